@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is set up here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+# The stamp name carries the lock's hash, so a changed lock reinstalls.
+STAMP  := $(VENV)/.installed-$(shell sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: setup run test test-fast lint lock bench report clean-processed
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+## Set up, then build the panel from the embedded synthetic default and write the report.
+run: setup
+	$(BIN)/python -m analysis run
+
+## Set up, then run every test (unit, simulation studies, nbval on the notebooks) and lint.
+test: setup
+	$(BIN)/ruff check analysis tests benchmarks
+	$(BIN)/python -m pytest --nbval -m "slow or not slow" -p no:cacheprovider
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" -x -q
+
+lint: setup
+	$(BIN)/ruff check analysis tests benchmarks
+
+## Re-resolve the pins after editing pyproject.toml; environment.yml follows the lock.
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --no-header --quiet
+	$(BIN)/python scripts/write_environment_yml.py
+
+bench: setup
+	$(BIN)/python benchmarks/bench_inference.py
+
+clean-processed:
+	rm -rf data/processed/*
+	touch data/processed/.gitkeep

@@ -1,0 +1,55 @@
+"""Measure what the 2015 Dutch decentralisation of the social domain did.
+
+Data flows one way: sources (CBS StatLine or the synthetic default) -> panel
+(harmonised onto one year's municipal boundaries) -> design -> results -> notebook/report.
+
+Public entry points are imported lazily so that ``python -m analysis`` starts fast
+and a module that is not used is never imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # boundaries and panel
+    "load_boundary_history": "analysis.boundaries",
+    "BoundaryHistory": "analysis.boundaries",
+    "harmonise_to_boundaries": "analysis.panel",
+    "validate_panel": "analysis.panel",
+    "OUTCOMES": "analysis.panel",
+    # synthetic default
+    "simulate_panel": "analysis.synthetic",
+    "write_synthetic_raw": "analysis.synthetic",
+    # designs
+    "did_2x2": "analysis.designs.did_2x2",
+    "twfe": "analysis.designs.twfe",
+    "event_study": "analysis.designs.event_study",
+    "intensity_did": "analysis.designs.intensity",
+    "triple_diff": "analysis.designs.triple_diff",
+    "placebo_in_time": "analysis.designs.placebo",
+    "run_many": "analysis.designs.many",
+    # inference and results
+    "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
+    "EstimationResult": "analysis.results",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
