@@ -111,6 +111,7 @@ class _Event:
     expects: str | None
     text: list[str]
     rows: list[dict[str, object]] = field(default_factory=list)
+    line: int = 0  # line number of the header in the description
 
 
 def _parse_date(text: str | None) -> pd.Timestamp:
@@ -120,47 +121,58 @@ def _parse_date(text: str | None) -> pd.Timestamp:
 
 
 def _parse_description(
-    code: str, name: str, description: str, first_event: int
+    code: str, name: str, description: str, first_event: int, errors: list[str] | None = None
 ) -> tuple[list[_Event], list[str]]:
-    """Events and prose notes of one code; raises :class:`BoundaryParseError` on unknown lines."""
+    """Events and prose notes of one code.
+
+    A line not understood raises :class:`BoundaryParseError`; when ``errors`` is a list
+    the message is appended to it instead and the rest of that paragraph is skipped.
+    """
     events: list[_Event] = []
     notes: list[str] = []
     current: _Event | None = None
+    skipping = False  # after a reported line, up to the next paragraph or header
 
     def fail(number: int, line: str, why: str) -> None:
-        raise BoundaryParseError(f"{code} ({name}), description line {number}: {why}: {line!r}")
+        message = f"{code} ({name}), description line {number}: {why}: {line!r}"
+        if errors is None:
+            raise BoundaryParseError(message)
+        errors.append(message + " (rest of its paragraph skipped)")
 
     for number, raw in enumerate(description.replace("\r\n", "\n").split("\n"), start=1):
         line = raw.strip()
         if line in ("", "."):  # paragraph break; CBS has a few stray "." lines
-            current = None
+            current, skipping = None, False
             continue
         header = _match_header(line)
         if header is not None:
             pattern_kind, expects, match = header
-            current = _Event(
+            current, skipping = _Event(
                 code, name, first_event + len(events), pattern_kind,
-                _parse_date(match.group("date")), expects, [line],
-            )  # fmt: skip
+                _parse_date(match.group("date")), expects, [line], line=number,
+            ), False  # fmt: skip
             events.append(current)
             if expects is None:  # Begindatum / bare Opgeheven: one row, no counterpart
                 current.rows.append({})
+            continue
+        if skipping:
             continue
         if current is None:
             if _LOOKS_LIKE_DATA.search(line) is None and line.endswith("."):
                 notes.append(line)  # explanatory prose (GM0997), not an event
                 continue
             fail(number, line, "unknown event kind or line outside an event")
-        assert current is not None
+            skipping = True
+            continue
         why = _add_line(current, line)
         if why:
             fail(number, line, why)
+            current, skipping = None, True
+            continue
         current.text.append(line)
-    for event in events:
-        if not event.rows:
-            raise BoundaryParseError(
-                f"{code} ({name}): event {event.text[0]!r} lists no counterpart"
-            )
+    for event in [e for e in events if not e.rows]:
+        events.remove(event)
+        fail(event.line, event.text[0], "event lists no counterpart")
     return events, notes
 
 
@@ -304,7 +316,7 @@ class BoundaryHistory:
         --------
         >>> history = load_boundary_history("tests/fixtures/regios_small.json")
         >>> history.municipalities_on(2019)
-        ['GM9001', 'GM9002', 'GM9003', 'GM9004', 'GM9006', 'GM9010']
+        ['GM9001', 'GM9002', 'GM9003', 'GM9006', 'GM9010', 'GM9011']
         """
         date = _jan1(year)
         p = self.periods[self.periods["municipality"]]
@@ -341,6 +353,7 @@ class BoundaryHistory:
     # ------------------------------------------------------------------ crosswalk
     def _build_steps(self) -> dict[pd.Timestamp, _Step]:
         steps: dict[pd.Timestamp, _Step] = {}
+        received = []
         for row in self.events[self.events["kind"] != BEGIN].itertuples(index=False):
             if row.kind == PROVINCE:
                 continue
@@ -361,6 +374,15 @@ class BoundaryHistory:
                 step.retained[row.code] = step.retained.get(row.code, 0.0) + np.nan_to_num(
                     row.inhabitants
                 )
+            else:
+                received.append(row)
+        # The giver's "overgegaan naar" list is the source; a move listed only by the
+        # receiver (CBS's 2025 corrections, or a giver outside the list such as GM0998
+        # Buitenland) is added from the receiving side.
+        for row in received:
+            flows = steps[row.date].flows[row.counterpart_code]
+            if row.code not in flows:
+                flows[row.code] = (np.nan_to_num(row.inhabitants), np.nan_to_num(row.hectares))
         return steps
 
     def crosswalk(
@@ -462,6 +484,8 @@ class BoundaryHistory:
                 continue
             moved = float(np.nansum([v[0] for v in dest.values()]))
             kept = step.retained.get(code)
+            if kept is None and moved == 0:
+                continue  # uninhabited land moved: nobody changes municipality
             if kept is None:
                 total = self._population(code, step.date, population, carried)
                 if total is None:
@@ -543,8 +567,8 @@ def load_boundary_history(path: str | Path, strict: bool = True) -> BoundaryHist
         "Description", "DimensionGroupId"}, ...]}``). Only ``GM`` codes are read.
     strict : bool, default True
         Raise :class:`BoundaryParseError` on the first line not understood. With
-        ``False`` the offending description is skipped from that line on, the problem is
-        recorded in ``unparsed`` and a ``UserWarning`` is issued.
+        ``False`` each such line is recorded in ``unparsed`` with a ``UserWarning``,
+        and the rest of its paragraph (the unknown event's list) is left out.
 
     Returns
     -------
@@ -553,12 +577,12 @@ def load_boundary_history(path: str | Path, strict: bool = True) -> BoundaryHist
     Examples
     --------
     >>> history = load_boundary_history("tests/fixtures/regios_small.json")
-    >>> history.events.query("code == 'GM9005'")[["kind", "counterpart_code", "inhabitants"]]
-    ... # doctest: +NORMALIZE_WHITESPACE
-        kind        counterpart_code  inhabitants
-    9   dissolved   GM9003            1000.0
-    10  dissolved   GM9006            3000.0
-    11  begin       <NA>              NaN
+    >>> rows = history.events.query("code == 'GM9005'")
+    >>> print(rows[["kind", "date", "counterpart_code", "inhabitants"]].to_string(index=False))
+         kind       date counterpart_code  inhabitants
+    dissolved 2019-01-01           GM9003       1000.0
+    dissolved 2019-01-01           GM9006       3000.0
+        begin        NaT             <NA>          NaN
     """
     path = Path(path)
     try:
@@ -575,16 +599,13 @@ def load_boundary_history(path: str | Path, strict: bool = True) -> BoundaryHist
         if not code.startswith("GM"):
             continue
         name = str(item.get("Title", "")).strip()
-        try:
-            events, prose = _parse_description(
-                code, name, item.get("Description") or "", n_events
-            )
-        except BoundaryParseError as exc:
-            if strict:
-                raise
-            warnings.warn(str(exc), UserWarning, stacklevel=2)
-            unparsed.append(str(exc))
-            events, prose = [], []
+        errors: list[str] | None = None if strict else []
+        events, prose = _parse_description(
+            code, name, item.get("Description") or "", n_events, errors
+        )
+        for message in errors or []:
+            warnings.warn(message, UserWarning, stacklevel=2)
+            unparsed.append(message)
         n_events += len(events)
         if prose:
             notes[code] = prose
