@@ -144,7 +144,9 @@ def _code_format(values: pd.Series) -> pd.Series:
     return values.isna() | matches.fillna(False).astype(bool)
 
 
-def _schema(known_codes: frozenset[str] | None, counts: Sequence[str], denominators: Sequence[str]):
+def _schema(
+    known_codes: frozenset[str] | None, counts: Sequence[str], denominators: Sequence[str]
+) -> pa.DataFrameSchema:
     code_checks = [
         pa.Check(lambda s: s.notna(), name="missing_code", ignore_na=False),
         pa.Check(_code_format, name="code_format"),
@@ -461,8 +463,14 @@ def _extra_columns(panel: pd.DataFrame, values: list[str]) -> list[str]:
     return [c for c in numeric if c not in derived] if POPULATION in panel else []
 
 
-def _sum_values(parts: pd.DataFrame, values: list[str], extras: list[str]):
-    """Weighted sums per target-year, missing wherever any component is missing."""
+def _sum_values(
+    parts: pd.DataFrame, values: list[str], extras: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weighted sums per target-year, missing wherever any component is missing.
+
+    Also returns which (target-year, column) cells are *partial*: some components
+    had a value and some did not.
+    """
     weighted = parts[values].mul(parts[_WEIGHT], axis=0)
     # extras are combined as population-weighted means: sum(x * pop * w) / sum(pop * w)
     pop_weight = parts[POPULATION] * parts[_WEIGHT] if extras else None
