@@ -144,7 +144,9 @@ def _code_format(values: pd.Series) -> pd.Series:
     return values.isna() | matches.fillna(False).astype(bool)
 
 
-def _schema(known_codes: frozenset[str] | None, counts: Sequence[str], denominators: Sequence[str]):
+def _schema(
+    known_codes: frozenset[str] | None, counts: Sequence[str], denominators: Sequence[str]
+) -> pa.DataFrameSchema:
     code_checks = [
         pa.Check(lambda s: s.notna(), name="missing_code", ignore_na=False),
         pa.Check(_code_format, name="code_format"),
@@ -213,8 +215,10 @@ def _message(problems: pd.DataFrame) -> str:
             head = f"{problem}"
         else:
             shown = [
-                f"{m} in {_fmt(y)} ({_fmt(v)})"
-                for m, y, v in group[[MUNICIPALITY, YEAR, "value"]].itertuples(index=False)
+                f"{m if isinstance(m, str) else f'row {r}'} in {_fmt(y)} ({_fmt(v)})"
+                for m, y, v, r in group[[MUNICIPALITY, YEAR, "value", "row"]].itertuples(
+                    index=False
+                )
             ]
             head = f"{problem} in column {column!r}"
         more = f" and {len(shown) - _MAX_SHOWN} more" if len(shown) > _MAX_SHOWN else ""
@@ -427,7 +431,7 @@ def _check_coverage(panel: pd.DataFrame, walks: pd.DataFrame, target_year: int) 
     if len(bad):
         (year, code), total = next(iter(bad.items()))
         raise ValueError(
-            f"crosswalk weights of {code} from {year} to {target_year} sum to {total}, not 1"
+            f"crosswalk weights of {code} from {year} to {target_year} sum to {total:.12g}, not 1"
         )
 
 
@@ -459,8 +463,14 @@ def _extra_columns(panel: pd.DataFrame, values: list[str]) -> list[str]:
     return [c for c in numeric if c not in derived] if POPULATION in panel else []
 
 
-def _sum_values(parts: pd.DataFrame, values: list[str], extras: list[str]):
-    """Weighted sums per target-year, missing wherever any component is missing."""
+def _sum_values(
+    parts: pd.DataFrame, values: list[str], extras: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weighted sums per target-year, missing wherever any component is missing.
+
+    Also returns which (target-year, column) cells are *partial*: some components
+    had a value and some did not.
+    """
     weighted = parts[values].mul(parts[_WEIGHT], axis=0)
     # extras are combined as population-weighted means: sum(x * pop * w) / sum(pop * w)
     pop_weight = parts[POPULATION] * parts[_WEIGHT] if extras else None
@@ -470,8 +480,8 @@ def _sum_values(parts: pd.DataFrame, values: list[str], extras: list[str]):
         weighted["_pop_weight"] = pop_weight
     columns = [*values, *extras]
     missing = parts[columns].isna()
-    if extras:
-        missing[columns[len(values) :]] |= pop_weight.isna().to_numpy()[:, None]
+    for column in extras:  # a component without population cannot be weighted
+        missing[column] |= pop_weight.isna()
     keys = [parts[_TO], parts[YEAR]]
     sums = weighted.groupby(keys, sort=True).sum()
     n_missing = missing.groupby(keys, sort=True).sum()
@@ -491,10 +501,21 @@ def _statuses(parts: pd.DataFrame, values: list[str], index: pd.Index) -> pd.Dat
         if status not in parts:
             continue
         hit = parts.loc[parts[column].isna() & parts[status].notna(), [_TO, YEAR, status]]
-        hit = hit.astype({status: str}).drop_duplicates()
-        joined = hit.groupby([_TO, YEAR], sort=True)[status].agg(";".join)
-        out[status] = joined.reindex(index)
+        out[status] = _joined(hit.drop_duplicates(), status).reindex(index)
     return pd.DataFrame(out, index=index)
+
+
+def _joined(frame: pd.DataFrame, column: str) -> pd.Series:
+    """``;``-joined values of ``column`` per (to_code, year); ``frame`` sorted by them.
+
+    Slicing runs of equal keys is ~50x faster than ``groupby().agg(";".join)``.
+    """
+    keys = frame[[_TO, YEAR]]
+    starts = np.flatnonzero(~keys.duplicated().to_numpy())
+    ends = np.append(starts[1:], len(frame)) if len(starts) else starts
+    values = frame[column].astype(str).to_numpy(dtype=object)
+    joined = [";".join(values[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return pd.Series(joined, index=pd.MultiIndex.from_frame(keys.iloc[starts]), dtype="str")
 
 
 def _join_flags(partial: pd.DataFrame) -> np.ndarray:
@@ -542,7 +563,8 @@ def harmonise_to_boundaries(
       every component is missing, with its status, but not flagged.
     * Other numeric columns (e.g. ``budget_change_per_inhabitant``) are unit
       characteristics and are combined as population-weighted means of the
-      components (weights ``population * crosswalk weight`` of the same year).
+      components (weights ``population * crosswalk weight`` of the same year);
+      without a ``population`` column they are dropped.
       Baseline characteristics (``budget_change_per_inhabitant``) then take the
       combined unit's ``baseline_year`` value in every year. Non-numeric columns other
       than the status columns (and names/provinces, which come from ``history`` for
@@ -612,12 +634,11 @@ def harmonise_to_boundaries(
     parts = _components(panel, walks)
 
     sums, partial = _sum_values(parts, values, extras)
-    grouped = parts.groupby([parts[_TO], parts[YEAR]], sort=True)[_FROM]
     out = pd.concat([sums, _statuses(parts, values, sums.index)], axis=1)
     out[INCOMPLETE] = partial.any(axis=1)
     out[INCOMPLETE_COLUMNS] = _join_flags(partial)
-    out[COMBINED_FROM] = grouped.agg(";".join)
-    out[N_COMBINED] = grouped.size().astype("int64")
+    out[COMBINED_FROM] = _joined(parts, _FROM)
+    out[N_COMBINED] = out[COMBINED_FROM].str.count(";") + 1
     out = out.rename_axis([MUNICIPALITY, YEAR]).reset_index()
 
     codes = out[MUNICIPALITY].unique()
@@ -629,5 +650,16 @@ def harmonise_to_boundaries(
     out = add_rates(out)
     if POPULATION in out:
         out = add_size_classes(out, baseline_year=baseline_year)
+    out = out[_column_order(out.columns, values, extras)]
     out.attrs["boundary_year"] = target_year
     return out
+
+
+def _column_order(columns: pd.Index, values: list[str], extras: list[str]) -> list[str]:
+    leading = [MUNICIPALITY, NAME, YEAR, PROVINCE]
+    for value in values:
+        leading += [value, value + STATUS_SUFFIX]
+    leading += [*OUTCOMES, BASELINE_POPULATION, SIZE_CLASS, LARGE, *extras]
+    trailing = [INCOMPLETE, INCOMPLETE_COLUMNS, COMBINED_FROM, N_COMBINED]
+    ordered = [c for c in leading if c in columns]
+    return ordered + [c for c in columns if c not in ordered and c not in trailing] + trailing
