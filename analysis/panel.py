@@ -36,6 +36,7 @@ from analysis.schema import (
     OUTCOMES,
     POPULATION,
     PROVINCE,
+    SIGNED_TOTALS,
     SIZE_CLASS,
     STATUS_SUFFIX,
     YEAR,
@@ -624,7 +625,9 @@ def harmonise_to_boundaries(
     counts = [c for c in COUNTS if c in panel]
     denominators = [d for d in DENOMINATORS if d in panel]
     panel = validate_panel(panel, counts=counts, denominators=denominators)
-    values = [*counts, *denominators]
+    # signed totals (budget change in euro) are summed like counts, never averaged
+    signed = [c for c in SIGNED_TOTALS if c in panel]
+    values = [*counts, *denominators, *signed]
     extras = _extra_columns(panel, values)
     statuses = [v + STATUS_SUFFIX for v in values if v + STATUS_SUFFIX in panel]
     panel = panel[[MUNICIPALITY, YEAR, *values, *statuses, *extras]]
