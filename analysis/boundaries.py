@@ -117,7 +117,8 @@ class _Event:
 def _parse_date(text: str | None) -> pd.Timestamp:
     if text is None:
         return pd.NaT  # "voor 1830": existed since forever
-    return pd.Timestamp(pd.to_datetime(text, format="%d-%m-%Y"))
+    day, month, year = (int(part) for part in text.split("-"))
+    return pd.Timestamp(year=year, month=month, day=day)  # raises on an impossible date
 
 
 def _parse_description(
