@@ -106,6 +106,7 @@ def build_panel(
     from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
     raw, history, manifest = load_raw_panel(source, raw_dir)
+    _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
     for year, frame in raw.groupby(schema.YEAR):
         validate_panel(frame, known_codes=history.municipalities_on(int(year)))
     panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
@@ -121,6 +122,15 @@ def build_panel(
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
+
+
+def _check_years(raw: pd.DataFrame, **years: int) -> None:
+    """Boundary and baseline years must be years the data covers."""
+    first, last = int(raw[schema.YEAR].min()), int(raw[schema.YEAR].max())
+    for option, year in years.items():
+        if not first <= year <= last:
+            flag = "--" + option.replace("_", "-")
+            raise ValueError(f"{flag} {year} is outside the data's years {first}-{last}")
 
 
 def add_intensity(panel: pd.DataFrame, baseline_year: int) -> pd.DataFrame:
