@@ -252,21 +252,22 @@ def entity_constant(
     df: pd.DataFrame, column: str, entity: str, design: str, baseline_year: int | None,
     time: str,
 ) -> pd.Series:
-    """A baseline characteristic per row: the entity's value in ``baseline_year``.
+    """A baseline characteristic per row: constant within each entity.
 
-    A characteristic measured after the reform could itself be affected by it, so
-    the dose is fixed in the baseline year; every entity must have that year.
+    A column that is already constant within every entity is used as it is. One
+    that varies is fixed at its value in ``baseline_year``: a characteristic
+    measured after the reform could itself be affected by it. Every entity must
+    then have that year.
     """
-    if baseline_year is None:
-        varies = df.groupby(entity)[column].nunique(dropna=True)
-        if (varies > 1).any():
-            ent = varies[varies > 1].index[0]
-            raise ValueError(
-                f"{design}: {column} varies over time within {entity} {ent}; give "
-                "baseline_year to fix it at its baseline value"
-            )
+    varies = df.groupby(entity)[column].nunique(dropna=True) > 1
+    if not varies.any():
         return df.groupby(entity)[column].transform("first")
-    base = df.loc[df[time] == baseline_year].set_index(entity)[column]
+    if baseline_year is None:
+        raise ValueError(
+            f"{design}: {column} varies over time within {entity} {varies[varies].index[0]}; "
+            "give baseline_year to fix it at its baseline value"
+        )
+    base = df.loc[df[time] == baseline_year].drop_duplicates(entity).set_index(entity)[column]
     missing = sorted(set(df[entity]) - set(base.dropna().index))
     if missing:
         raise ValueError(
