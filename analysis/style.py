@@ -19,7 +19,10 @@ FIGSIZE = (7.0, 4.0)
 
 
 def use_style() -> None:
-    """Apply the project style (call once at the top of a notebook)."""
+    """Apply the project style (call once at the top of a notebook).
+
+    Also prints warnings without file paths, so stored outputs are machine-independent.
+    """
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     mpl.rcParams.update(
         {
@@ -33,6 +36,7 @@ def use_style() -> None:
             "svg.hashsalt": "decentralisation",
         }
     )
+    plain_warnings()
 
 
 def data_label(panel: pd.DataFrame) -> str:
@@ -47,3 +51,15 @@ def finish(fig: plt.Figure, panel: pd.DataFrame, title: str) -> plt.Figure:
     fig.suptitle(f"{title}\n({data_label(panel)})", fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def _plain_warning(message, category, filename, lineno, line=None) -> str:
+    # No file paths or line numbers: stored notebook outputs must not depend on the machine.
+    return f"{category.__name__}: {message}\n"
+
+
+def plain_warnings() -> None:
+    """Print warnings as ``Category: message`` (called by :func:`use_style`)."""
+    import warnings
+
+    warnings.formatwarning = _plain_warning
