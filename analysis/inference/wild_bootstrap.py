@@ -170,6 +170,14 @@ def wild_cluster_bootstrap(
 ) -> BootstrapResult:
     """Restricted wild cluster bootstrap (WCR11) p-value and confidence interval.
 
+    Use it when clusters are few (the 12 provinces) or unequal in size, where
+    cluster-robust t-tests over-reject. What it assumes: errors independent across
+    clusters, and enough clusters *carrying the variation being tested*. When it
+    fails: with very few treated clusters (say under 5, e.g. a reform in one
+    province) WCR under-rejects and its interval can be unbounded (MacKinnon &
+    Webb 2017); with under about 12 clusters Rademacher weights allow few distinct
+    draws, so prefer ``weights="webb"``.
+
     Parameters
     ----------
     result : EstimationResult
