@@ -6,7 +6,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis.inference.covariance import (
@@ -239,10 +238,13 @@ def binary(series: pd.Series, name: str, design: str) -> pd.Series:
     s = series.dropna()
     values = set(pd.unique(s.astype(float)))
     if not values <= {0.0, 1.0}:
-        raise ValueError(f"{design}: {name} must be 0/1 (or boolean), found values {sorted(values)[:5]}")
+        raise ValueError(
+            f"{design}: {name} must be 0/1 (or boolean), found values {sorted(values)[:5]}"
+        )
     if len(values) < 2:
         raise ValueError(
-            f"{design}: no variation in {name} (every row is {values.pop() if values else 'missing'}): "
+            f"{design}: no variation in {name} "
+            f"(every row is {values.pop() if values else 'missing'}): "
             "the treatment effect is not identified"
         )
     return series.astype(float)

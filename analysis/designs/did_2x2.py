@@ -15,7 +15,14 @@ from analysis.designs._common import (
     require_columns,
 )
 from analysis.results import EstimationResult
-from analysis.schema import BASELINE_YEAR, LARGE_THRESHOLD, MUNICIPALITY, POPULATION, REFORM_YEAR, YEAR
+from analysis.schema import (
+    BASELINE_YEAR,
+    LARGE_THRESHOLD,
+    MUNICIPALITY,
+    POPULATION,
+    REFORM_YEAR,
+    YEAR,
+)
 
 
 def did_2x2(

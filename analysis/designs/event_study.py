@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.designs._common import ClusterSpec, as_list, entity_constant, estimate, require_columns
+from analysis.designs._common import (
+    ClusterSpec,
+    as_list,
+    entity_constant,
+    estimate,
+    require_columns,
+)
 from analysis.results import EstimationResult
 from analysis.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 
@@ -82,7 +88,8 @@ def event_study(
     covariates = as_list(covariates)
     require_columns(df, [outcome, treatment, entity, time, *covariates], "event_study")
     data = df.copy()
-    dose = entity_constant(data, treatment, entity, "event_study", baseline_year, time).astype(float)
+    dose = entity_constant(data, treatment, entity, "event_study", baseline_year, time)
+    dose = dose.astype(float)
     if dose.nunique(dropna=True) < 2:
         raise ValueError(
             f"event_study: no variation in {treatment} across {entity}: effects not identified"

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.designs._common import ClusterSpec, as_list, entity_constant, estimate, require_columns
+from analysis.designs._common import (
+    ClusterSpec,
+    as_list,
+    entity_constant,
+    estimate,
+    require_columns,
+)
 from analysis.results import EstimationResult
 from analysis.schema import BASELINE_YEAR, INTENSITY, MUNICIPALITY, REFORM_YEAR, YEAR
 

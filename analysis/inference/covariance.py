@@ -4,7 +4,8 @@ Every estimator works on the *demeaned, weighted* system: ``X`` (N x k) and the
 residuals ``u`` after the fixed effects are projected out and both sides are
 multiplied by the square root of the regression weights. ``bread`` is
 ``(X'X)^-1``. Each class states its small-sample correction in ``correction``
-and the convention it matches; ``tests/test_inference_reference.py`` shows the match.
+and the convention it matches; ``tests/test_covariance.py`` shows the match against statsmodels,
+pyfixest and linearmodels.
 
 Conventions (N observations, k slope coefficients, G clusters):
 
@@ -22,9 +23,11 @@ Conventions (N observations, k slope coefficients, G clusters):
   t(min(G)-1).
 * ``DriscollKraay``: linearmodels ``PanelOLS(...).fit(cov_type="kernel")`` with
   its defaults: Bartlett kernel, bandwidth ``floor(4 (T/100)^(2/9))`` (2 with 14
-  years), scale ``N / (N - K)`` with K = k plus all absorbed effects; normal-based
-  inference is linearmodels' choice without ``debiased``; we use t(T-1), which is
-  the conservative reading for T = 14 periods (stated in ``correction``).
+  years), scale ``N / (N - K)`` with K = k plus all absorbed effects (equal to
+  PanelOLS to rounding). pyfixest ``vcov="DK"`` has the same meat but scales by
+  ``(N-1)/(N-K) * T/(T-1)``. linearmodels tests with t(N-K); with only T = 14
+  independent time sums that overstates the information, so we use t(T-1)
+  (stated in ``correction``).
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ def _check_absorbed(X_raw: np.ndarray, X: np.ndarray, names: list[str], effects)
         return
     raw = np.linalg.norm(X_raw - X_raw.mean(axis=0), axis=0)
     within = np.linalg.norm(X, axis=0)
-    absorbed = [n for n, r, w in zip(names, raw, within, strict=True) if w <= _ABSORBED_TOL * max(r, 1.0)]
+    absorbed = [
+        n for n, r, w in zip(names, raw, within, strict=True) if w <= _ABSORBED_TOL * max(r, 1.0)
+    ]
     if absorbed:
         raise ValueError(
             f"regressor(s) {absorbed} are absorbed by the fixed effects "
