@@ -299,3 +299,19 @@ def test_fixed_null_shortcut_equals_the_r_linear_statistics():
         full = wild_cluster_bootstrap(res, term="d", null=null, draws=999, seed=4)
         assert fast.p_value == full.p_value
         assert fast.t_boot == pytest.approx(full.t_boot, rel=1e-9)
+
+
+def test_many_non_nested_levels_are_projected_out_and_said_so(monkeypatch):
+    import analysis.inference.wild_bootstrap as wb
+
+    df = small_panel(n_groups=10, units_per_group=3, n_years=6, seed=4, effect=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = twfe(df, "y", ["d", "x2"], entity="unit", time="year", cluster="year")
+    exact = wild_cluster_bootstrap(res, term="d", ci=False)  # 29 unit dummies: exact path
+    assert not any("approximates" in n for n in exact.notes)
+    monkeypatch.setattr(wb, "MAX_DUMMIES", 10)
+    approx = wild_cluster_bootstrap(res, term="d", ci=False)
+    assert any("['unit']" in n and "approximates" in n for n in approx.notes)
+    assert approx.estimate == pytest.approx(exact.estimate)
+    assert approx.t_stat == pytest.approx(exact.t_stat)

@@ -79,7 +79,7 @@ class BootstrapResult:
 def _system(fit, cluster_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, list[str]]:
     """Residualised (Z, y): nested effects projected out, the others as dummies."""
     nested = [fe for fe in fit.effects if fe.nested_in(cluster_codes)]
-    other = [fe for fe in fit.effects if fe not in nested]
+    other = [fe for fe in fit.effects if not fe.nested_in(cluster_codes)]
     notes: list[str] = []
     n_dummies = sum(fe.n_levels - 1 for fe in other)
     if n_dummies > MAX_DUMMIES:
