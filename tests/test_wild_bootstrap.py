@@ -18,7 +18,7 @@ import pytest
 import statsmodels.api as sm
 
 from analysis import twfe, wild_cluster_bootstrap
-from analysis.inference.wild_bootstrap import WEBB
+from analysis.inference.wild_bootstrap import WEBB, _weights_matrix
 
 # -- data -------------------------------------------------------------------------------
 
@@ -256,6 +256,17 @@ def test_webb_weights_take_six_values_with_unit_variance():
     assert (WEBB**2).mean() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("kind, n_values", [("rademacher", 2), ("webb", 6)])
+def test_drawn_weights_are_centred_independent_and_of_unit_variance(kind, n_values):
+    V = _weights_matrix(kind, 40, 5_000, np.random.default_rng(0))
+    assert V.shape == (40, 5_000) and len(np.unique(V)) == n_values
+    se = 1 / np.sqrt(V.size)
+    assert abs(V.mean()) < 4 * se
+    assert abs((V**2).mean() - 1) < 4 * se * (0 if kind == "rademacher" else 2) + 1e-12
+    corr = np.corrcoef(V)[np.triu_indices(40, 1)]  # clusters drawn independently
+    assert np.abs(corr).max() < 5 / np.sqrt(5_000)
+
+
 def test_errors_name_the_problem():
     df = small_panel(n_groups=8, units_per_group=3, n_years=4, seed=2, effect=0.2)
     res = fit(df)
@@ -277,3 +288,30 @@ def test_few_clusters_note_suggests_webb():
     boot = wild_cluster_bootstrap(fit(df), term="d")
     assert any("webb" in n for n in boot.notes)
     assert "full enumeration" in boot.summary()
+
+
+def test_fixed_null_shortcut_equals_the_r_linear_statistics():
+    # ci=False computes the draws for the null value only; ci=True keeps them linear in r
+    df = small_panel(n_groups=30, units_per_group=2, n_years=4, seed=9, effect=0.3)
+    res = fit(df)
+    for null in (0.0, 0.2):
+        fast = wild_cluster_bootstrap(res, term="d", null=null, draws=999, seed=4, ci=False)
+        full = wild_cluster_bootstrap(res, term="d", null=null, draws=999, seed=4)
+        assert fast.p_value == full.p_value
+        assert fast.t_boot == pytest.approx(full.t_boot, rel=1e-9)
+
+
+def test_many_non_nested_levels_are_projected_out_and_said_so(monkeypatch):
+    import analysis.inference.wild_bootstrap as wb
+
+    df = small_panel(n_groups=10, units_per_group=3, n_years=6, seed=4, effect=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = twfe(df, "y", ["d", "x2"], entity="unit", time="year", cluster="year")
+    exact = wild_cluster_bootstrap(res, term="d", ci=False)  # 29 unit dummies: exact path
+    assert not any("approximates" in n for n in exact.notes)
+    monkeypatch.setattr(wb, "MAX_DUMMIES", 10)
+    approx = wild_cluster_bootstrap(res, term="d", ci=False)
+    assert any("['unit']" in n and "approximates" in n for n in approx.notes)
+    assert approx.estimate == pytest.approx(exact.estimate)
+    assert approx.t_stat == pytest.approx(exact.t_stat)
