@@ -63,3 +63,15 @@ def plain_warnings() -> None:
     import warnings
 
     warnings.formatwarning = _plain_warning
+
+
+def show(fig: plt.Figure) -> None:
+    """Display a figure once in a notebook and close it.
+
+    Closing keeps the inline backend from drawing the same figure again at the end of
+    the cell (under some kernels it would, and nbval would see two outputs).
+    """
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
