@@ -228,7 +228,9 @@ def test_unknown_measure_names_what_the_table_has(tmp_path):
     query = Query("T1", "v4", measures=("M9",))
     with CBSServer() as server:
         _serve_v4(server)
-        with pytest.raises(CBSFormatError, match=r"\['M9'\] not in the table; it has: M1, M2"):
+        with pytest.raises(
+            CBSFormatError, match=r"measure 'M9' is not in the table \(it has: M1: Eén; M2: Twee\)"
+        ):
             fetch_table(query, tmp_path, base=server.url, policy=FAST)
 
 

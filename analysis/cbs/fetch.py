@@ -56,7 +56,8 @@ class Query:
     measures: tuple[str, ...] = ()
     dims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     municipalities_only: bool = True
-    period_kind: str | None = "year"  # "year", "quarter", "month", "half-year"; None: all
+    # Keep periods whose code ends so: "JJ00" years, "MM12" Decembers; None keeps all.
+    period_suffix: str | None = "JJ00"
     region_dim: str = "RegioS"
     period_dim: str = "Perioden"
 
@@ -67,7 +68,7 @@ class Query:
             "measures": list(self.measures),
             "dims": {k: list(v) for k, v in sorted(self.dims.items())},
             "municipalities_only": self.municipalities_only,
-            "period_kind": self.period_kind,
+            "period_suffix": self.period_suffix,
             "region_dim": self.region_dim,
             "period_dim": self.period_dim,
         }
@@ -183,12 +184,14 @@ class _Run:
 
     def fetch(self) -> Manifest:
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        codes = self._metadata_v4() if self.q.api == "v4" else self._metadata_v3()
-        data_filter = self._data_filter(codes)
+        measures, codes = self._metadata_v4() if self.q.api == "v4" else self._metadata_v3()
+        resolved = self._resolve(measures, codes)
+        data_filter = self._data_filter(codes, resolved)
         entity = "Observations" if self.q.api == "v4" else "UntypedDataSet"
         params = {"$filter": data_filter} if data_filter else {}
         if self.q.api == "v3" and self.q.measures:
-            params["$select"] = ",".join([*codes, *self.q.measures])
+            chosen = [resolved["measures"][m] for m in self.q.measures]
+            params["$select"] = ",".join([*codes, *chosen])
         count = self._service_count(f"{self.root}/{entity}/$count", data_filter)
         prefix = "observations" if self.q.api == "v4" else "UntypedDataSet"
         rows = self._collect(odata_url(f"{self.root}/{entity}", params), prefix, count)
@@ -201,75 +204,86 @@ class _Run:
             table=self.q.table,
             api=self.q.api,
             base_url=self.root.rsplit("/", 1)[0],
-            filters={**self.q.describe(), "$filter": data_filter, **_select(params)},
+            filters={
+                **self.q.describe(),
+                "resolved": resolved,
+                "$filter": data_filter,
+                **_select(params),
+            },
             retrieved_at=started,
             files=self.files,
             data_rows=rows,
             service_count=count,
         )
 
-    # -- metadata -------------------------------------------------------------------
+    # -- metadata: (key, title) of every measure and of every dimension's codes ---------
 
-    def _metadata_v4(self) -> dict[str, list[str]]:
+    def _metadata_v4(self) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
         self._store(f"{self.root}/Properties", "properties.json", collection=False)
         dims = self._store(f"{self.root}/Dimensions", "dimensions.json")["value"]
-        measures = self._collect(f"{self.root}/MeasureCodes", "measure-codes", None, rows=True)
-        self._check_measures([m["Identifier"] for m in measures])
+        rows = self._collect(f"{self.root}/MeasureCodes", "measure-codes", None, rows=True)
+        measures = [(str(m["Identifier"]), str(m.get("Title") or "")) for m in rows]
         codes = {}
         for dim in dims:
             name = dim["Identifier"]
             values = self._collect(f"{self.root}/{name}Codes", f"codes-{name}", None, rows=True)
-            codes[name] = [str(v["Identifier"]) for v in values]
-        return codes
+            codes[name] = [(str(v["Identifier"]), str(v.get("Title") or "")) for v in values]
+        return measures, codes
 
-    def _metadata_v3(self) -> dict[str, list[str]]:
+    def _metadata_v3(self) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
         self._store(f"{self.root}/TableInfos", "TableInfos.json")
         props = self._store(f"{self.root}/DataProperties", "DataProperties.json")["value"]
-        self._check_measures([p["Key"] for p in props if p.get("Type") == "Topic"])
+        measures = [
+            (str(p["Key"]), str(p.get("Title") or "")) for p in props if p.get("Type") == "Topic"
+        ]
         codes = {}
         for prop in props:
             if prop.get("Type") in {"Dimension", "TimeDimension", "GeoDimension", "GeoDetail"}:
                 name = prop["Key"]
                 values = self._collect(f"{self.root}/{name}", name, None, rows=True)
-                codes[name] = [str(v["Key"]) for v in values]
-        return codes
+                codes[name] = [(str(v["Key"]), str(v.get("Title") or "")) for v in values]
+        return measures, codes
 
-    def _check_measures(self, available: list[str]) -> None:
-        unknown = [m for m in self.q.measures if m not in available]
-        if unknown:
-            shown = ", ".join(available[:15]) + (" ..." if len(available) > 15 else "")
-            raise CBSFormatError(
-                f"{self.q.table}: measure(s) {unknown} not in the table; it has: {shown}"
-            )
+    def _resolve(self, measures, codes) -> dict[str, dict]:
+        """Map each requested measure and code to the table's own key (padding kept).
 
-    # -- the server-side filter --------------------------------------------------------
-
-    def _data_filter(self, codes: dict[str, list[str]]) -> str:
+        ``title:<text>`` picks the one measure whose title starts with ``<text>``;
+        ``TOTAL`` picks the one code of a dimension whose title starts with "Totaal".
+        """
         q = self.q
-        parts = []
         for dim in (q.region_dim, q.period_dim, *q.dims):
             if dim not in codes:
                 raise CBSFormatError(
                     f"{q.table}: no dimension {dim!r}; the table has {sorted(codes)}"
                 )
+        out: dict[str, dict] = {"measures": {}, "dims": {}}
+        for wanted in q.measures:
+            out["measures"][wanted] = _pick(q.table, "measure", wanted, measures)
+        for dim, wanted_codes in sorted(q.dims.items()):
+            out["dims"][dim] = {
+                w: _pick(q.table, f"code of dimension {dim!r}", w, codes[dim]) for w in wanted_codes
+            }
+        return out
+
+    # -- the server-side filter --------------------------------------------------------
+
+    def _data_filter(self, codes, resolved) -> str:
+        q = self.q
+        parts = []
         if q.municipalities_only:
             parts.append(f"startswith({q.region_dim},'GM')")
-        periods = self._periods(codes[q.period_dim])
+        periods = self._periods([key for key, _ in codes[q.period_dim]])
         if periods is not None:
             parts.append(_any_of(q.period_dim, periods))
-        for dim, wanted in sorted(q.dims.items()):
-            raw = {c.strip(): c for c in codes[dim]}  # v3 keys are padded: use them verbatim
-            missing = [w for w in wanted if w not in raw]
-            if missing:
-                raise CBSFormatError(f"{q.table}: code(s) {missing} not in dimension {dim!r}")
-            parts.append(_any_of(dim, [raw[w] for w in wanted]))
+        for dim, mapping in resolved["dims"].items():
+            parts.append(_any_of(dim, list(mapping.values())))
         if q.api == "v4" and q.measures:
-            parts.append(_any_of("Measure", list(q.measures)))
+            parts.append(_any_of("Measure", list(resolved["measures"].values())))
         return " and ".join(parts)
 
     def _periods(self, available: list[str]) -> list[str] | None:
         q = self.q
-        if q.from_year is None and q.to_year is None and q.period_kind is None:
+        if q.from_year is None and q.to_year is None and q.period_suffix is None:
             return None
         lo, hi = q.from_year or 0, q.to_year or 9999
         keep = []
@@ -278,10 +292,10 @@ class _Run:
                 period = parse_period(code)
             except CBSFormatError:
                 continue
-            if lo <= period.year <= hi and q.period_kind in (None, period.kind):
+            if lo <= period.year <= hi and (q.period_suffix in (None, period.code[4:])):
                 keep.append(code)
         if not keep:
-            kind = f" of kind {q.period_kind!r}" if q.period_kind else ""
+            kind = f" ending in {q.period_suffix!r}" if q.period_suffix else ""
             raise CBSFormatError(f"{q.table}: no periods{kind} between {lo} and {hi} in the table")
         return keep
 
@@ -348,6 +362,26 @@ def _collection(payload: object, url: str) -> dict:
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise CBSFormatError(f"{url}: an OData collection needs a top-level 'value' list")
     return payload
+
+
+TOTAL = "TOTAL"  # in ``Query.dims``: the dimension's total code, found by its title
+TITLE_PREFIX = "title:"  # in ``Query.measures``: the measure whose title starts so
+
+
+def _pick(table: str, what: str, wanted: str, available: list[tuple[str, str]]) -> str:
+    if wanted == TOTAL:
+        hits = [k for k, t in available if t.strip().lower().startswith("totaal")]
+    elif wanted.startswith(TITLE_PREFIX):
+        text = wanted[len(TITLE_PREFIX) :].strip().lower()
+        hits = [k for k, t in available if t.strip().lower().startswith(text)]
+    else:
+        hits = [k for k, _ in available if k.strip() == wanted]
+    if len(hits) == 1:
+        return hits[0]
+    shown = "; ".join(f"{k.strip()}: {t}" for k, t in available[:12])
+    shown += " ..." if len(available) > 12 else ""
+    problem = "matches several" if hits else "is not"
+    raise CBSFormatError(f"{table}: {what} {wanted!r} {problem} in the table (it has: {shown})")
 
 
 def _any_of(dim: str, codes: list[str]) -> str:
