@@ -31,6 +31,11 @@ SIZE_CLASS = "size_class"
 LARGE = "large"  # True when baseline population >= LARGE_THRESHOLD
 BASELINE_POPULATION = "baseline_population"
 INTENSITY = "budget_change_per_inhabitant"  # euro per inhabitant, a baseline characteristic
+# The intensity's numerator: change in the social-domain budget 2015 vs 2014 in euro. Kept as
+# a count so it can be summed across mergers; divided by baseline population after harmonising.
+BUDGET_CHANGE = "budget_change_eur"
+# Totals that may be negative but add up across mergers like counts do.
+SIGNED_TOTALS = (BUDGET_CHANGE,)
 
 POPULATION = "population"  # inhabitants on 1 January
 POPULATION_0_17 = "population_0_17"

@@ -1,0 +1,186 @@
+"""Build the harmonised panel: raw files -> validated panel -> one year's boundaries -> parquet.
+
+``data/raw`` is immutable input with a manifest; ``data/processed`` is always rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths, schema
+from analysis.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.sources import read_json_object, read_v4_directory
+
+SOURCES = ("synthetic", "cbs")
+DEFAULT_BOUNDARY_YEAR = 2023
+
+
+class RawDataError(ValueError):
+    """Raw input is absent, incomplete or does not match its manifest."""
+
+
+@dataclass
+class BuildResult:
+    """A harmonised panel and where it was written."""
+
+    panel: pd.DataFrame
+    unharmonised: pd.DataFrame
+    path: Path
+    metadata: dict
+
+
+def verify_manifest(raw_dir: Path) -> dict:
+    """Check every file listed in ``manifest.json`` against its sha256; return the manifest."""
+    manifest_path = raw_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise RawDataError(f"{manifest_path} is missing: raw data needs its manifest")
+    manifest = read_json_object(manifest_path)
+    for name, entry in manifest.get("files", {}).items():
+        file = raw_dir / name
+        if not file.is_file():
+            raise RawDataError(f"{file} is listed in the manifest but missing")
+        if sha256_file(file) != entry["sha256"]:
+            raise RawDataError(
+                f"{file} does not match its manifest sha256: raw data is immutable "
+                "(regenerate the synthetic default with `python -m analysis synthesize`)"
+            )
+    return manifest
+
+
+def ensure_synthetic_raw(raw_dir: Path = paths.SYNTHETIC_RAW) -> dict:
+    """Write the synthetic default if it is not there yet; verify it either way."""
+    if not (raw_dir / "manifest.json").is_file():
+        from analysis.synthetic import write_synthetic_raw
+
+        write_synthetic_raw(raw_dir)
+    return verify_manifest(raw_dir)
+
+
+def load_raw_panel(source: str, raw_dir: Path | None = None):
+    """The unharmonised panel (each year on its own boundaries) and its boundary history."""
+    from analysis.boundaries import load_boundary_history
+
+    if source == "synthetic":
+        raw_dir = raw_dir or paths.SYNTHETIC_RAW
+        manifest = ensure_synthetic_raw(raw_dir)
+        raw = read_v4_directory(raw_dir, manifest["measures"])
+        history = load_boundary_history(raw_dir / "codes-RegioS.json")
+        return raw, history, manifest
+    if source == "cbs":
+        from analysis.cbs.panel import build_cbs_panel  # the CBS client's table catalogue
+
+        raw_dir = raw_dir or paths.CBS_RAW
+        return build_cbs_panel(raw_dir)
+    raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+
+
+def build_panel(
+    source: str = "synthetic",
+    *,
+    raw_dir: Path | None = None,
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    baseline_year: int = schema.BASELINE_YEAR,
+    out_dir: Path | None = None,
+) -> BuildResult:
+    """Build the harmonised panel from raw files and write it to ``data/processed``.
+
+    Parameters
+    ----------
+    source : {"synthetic", "cbs"}
+        The embedded synthetic default, or CBS tables cached by ``python -m analysis fetch``.
+    boundary_year : int
+        Every year is mapped onto the municipal boundaries of 1 January of this year.
+    baseline_year : int
+        Size classes and the treatment intensity are fixed in this year.
+
+    Examples
+    --------
+    >>> result = build_panel("synthetic", out_dir=Path("/tmp/processed"))  # doctest: +SKIP
+    >>> result.panel["municipality"].nunique()  # doctest: +SKIP
+    342
+    """
+    from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
+
+    raw, history, manifest = load_raw_panel(source, raw_dir)
+    for year, frame in raw.groupby(schema.YEAR):
+        validate_panel(frame, known_codes=history.municipalities_on(int(year)))
+    panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
+    panel = add_intensity(panel, baseline_year)
+    panel = add_rates(panel)
+    panel.attrs.update(
+        source=source,
+        synthetic=bool(manifest.get("synthetic", False)),
+        label=manifest.get("label", "CBS StatLine (Bron: CBS)"),
+        boundary_year=boundary_year,
+        baseline_year=baseline_year,
+    )
+    metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
+    path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
+    return BuildResult(panel, raw, path, metadata)
+
+
+def add_intensity(panel: pd.DataFrame, baseline_year: int) -> pd.DataFrame:
+    """Budget change per inhabitant = harmonised budget change / baseline population."""
+    if schema.BUDGET_CHANGE not in panel:
+        return panel
+    base = panel[panel[schema.YEAR] == baseline_year].set_index(schema.MUNICIPALITY)
+    per_inhabitant = base[schema.BUDGET_CHANGE] / base[schema.POPULATION]
+    panel = panel.copy()
+    panel[schema.INTENSITY] = panel[schema.MUNICIPALITY].map(per_inhabitant)
+    return panel
+
+
+def panel_path(out_dir: Path, source: str, boundary_year: int) -> Path:
+    return out_dir / f"panel_{source}_{boundary_year}.parquet"
+
+
+def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
+    """Write parquet and its metadata sidecar atomically."""
+    path = panel_path(out_dir, metadata["source"], metadata["boundary_year"])
+    frame = panel.copy()
+    frame.attrs = {}
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    sidecar = json.dumps(metadata, indent=1, sort_keys=True) + "\n"
+    write_bytes_atomic(path.with_suffix(".json"), sidecar.encode())
+    return path
+
+
+def read_panel(
+    source: str = "synthetic",
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    out_dir: Path | None = None,
+) -> pd.DataFrame:
+    """Read a built panel (building it first if needed), with its labels in ``attrs``."""
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        return build_panel(source, boundary_year=boundary_year, out_dir=out_dir).panel
+    panel = pd.read_parquet(path)
+    metadata = json.loads(path.with_suffix(".json").read_text())
+    panel.attrs.update(
+        {k: metadata[k] for k in ("source", "synthetic", "label", "boundary_year", "baseline_year")}
+    )
+    return panel
+
+
+def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dict:
+    combined = panel.loc[panel["n_combined"] > 1, schema.MUNICIPALITY].nunique()
+    return {
+        "source": source,
+        "synthetic": bool(manifest.get("synthetic", False)),
+        "label": manifest.get("label", "CBS StatLine (Bron: CBS)"),
+        "boundary_year": boundary_year,
+        "baseline_year": baseline_year,
+        "raw_manifest": {k: manifest.get(k) for k in ("source", "generator_version", "seed")},
+        "raw_files_sha256": {n: e["sha256"] for n, e in manifest.get("files", {}).items()},
+        "municipalities_per_year_raw": raw.groupby(schema.YEAR).size().astype(int).to_dict(),
+        "municipalities_per_year_harmonised": panel.groupby(schema.YEAR)
+        .size()
+        .astype(int)
+        .to_dict(),
+        "units_combining_several_codes": int(combined),
+        "rows_incomplete": int(panel["incomplete"].sum()) if "incomplete" in panel else 0,
+    }

@@ -1,0 +1,160 @@
+"""Command line: ``python -m analysis {build,run,synthesize,...}``.
+
+Bad arguments and bad input give one clear error line and exit status 2, no traceback;
+nothing half-written is left in ``data/processed`` (every write is atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis import paths, schema
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise SystemExit(_fail(f"{self.prog}: {message} (see --help)"))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _add_panel_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        choices=["synthetic", "cbs"],
+        default="synthetic",
+        help="synthetic default (no internet needed) or CBS data from `fetch`",
+    )
+    parser.add_argument(
+        "--boundary-year",
+        type=int,
+        default=2023,
+        help="harmonise onto the municipalities of 1 January of this year",
+    )
+    parser.add_argument(
+        "--baseline-year",
+        type=int,
+        default=schema.BASELINE_YEAR,
+        help="year that fixes size classes and treatment intensity",
+    )
+    parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
+    parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    build = sub.add_parser("build", help="raw data -> harmonised panel in data/processed")
+    _add_panel_options(build)
+    run = sub.add_parser("run", help="build if needed, then print and save a first summary")
+    _add_panel_options(run)
+    synth = sub.add_parser("synthesize", help="(re)write the synthetic default in data/raw")
+    synth.add_argument("--seed", type=int, default=None)
+    synth.add_argument("--out", type=Path, default=None)
+    for extension in _extensions():
+        extension(sub)
+    return parser
+
+
+def _extensions():
+    """Sub-commands contributed by other modules (CBS fetch, report), when present."""
+    hooks = []
+    try:
+        from analysis.cbs.cli import add_fetch_parser
+
+        hooks.append(add_fetch_parser)
+    except ImportError:
+        pass
+    try:
+        from analysis.report import add_report_parser
+
+        hooks.append(add_report_parser)
+    except ImportError:
+        pass
+    return hooks
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from analysis.build import build_panel
+
+    _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
+    result = build_panel(
+        args.source,
+        raw_dir=args.raw_dir,
+        boundary_year=args.boundary_year,
+        baseline_year=args.baseline_year,
+        out_dir=args.out_dir,
+    )
+    meta = result.metadata
+    raw_counts = meta["municipalities_per_year_raw"]
+    first, last = min(raw_counts), max(raw_counts)
+    print(
+        f"built {result.path}: {result.panel[schema.MUNICIPALITY].nunique()} municipalities x "
+        f"{result.panel[schema.YEAR].nunique()} years ({first}-{last}) on {args.boundary_year} "
+        f"boundaries from {raw_counts[first]}-{raw_counts[last]} codes per year; "
+        f"{meta['units_combining_several_codes']} units combine several codes; "
+        f"{meta['rows_incomplete']} incomplete rows. {meta['label']}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from analysis.build import build_panel
+    from analysis.io import write_bytes_atomic
+    from analysis.summary import render_summary
+
+    _step(f"building the {args.source} panel")
+    result = build_panel(
+        args.source,
+        raw_dir=args.raw_dir,
+        boundary_year=args.boundary_year,
+        baseline_year=args.baseline_year,
+        out_dir=args.out_dir,
+    )
+    text = render_summary(result.unharmonised, result.panel)
+    out_dir = args.out_dir or paths.PROCESSED
+    target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
+    print(text)
+    print(f"summary written to {target}")
+    report = getattr(args, "after_run", None)
+    if report is not None:
+        return report(args)
+    return 0
+
+
+def cmd_synthesize(args: argparse.Namespace) -> int:
+    from analysis.synthetic import DEFAULT_SEED, write_synthetic_raw
+
+    out = args.out or paths.SYNTHETIC_RAW
+    manifest = write_synthetic_raw(out, seed=DEFAULT_SEED if args.seed is None else args.seed)
+    print(f"wrote {len(manifest['files'])} files to {out} (seed {manifest['seed']}; SYNTHETIC)")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "run": cmd_run, "synthesize": cmd_synthesize}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None) or COMMANDS[args.command]
+    try:
+        return handler(args)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing half-written was kept")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

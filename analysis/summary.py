@@ -1,0 +1,83 @@
+"""The first summary of a built panel: coverage, size classes, outcomes before and after 2015."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import schema
+
+
+def municipalities_per_year(raw: pd.DataFrame, panel: pd.DataFrame) -> pd.DataFrame:
+    """Codes per year on their own boundaries versus units after harmonisation."""
+    return pd.DataFrame(
+        {
+            "own boundaries": raw.groupby(schema.YEAR)[schema.MUNICIPALITY].nunique(),
+            "harmonised": panel.groupby(schema.YEAR)[schema.MUNICIPALITY].nunique(),
+        }
+    ).rename_axis("year")
+
+
+def size_class_counts(panel: pd.DataFrame) -> pd.DataFrame:
+    """Units per size class, fixed at the baseline year, and the 50k split."""
+    units = panel.drop_duplicates(schema.MUNICIPALITY)
+    counts = units[schema.SIZE_CLASS].value_counts(sort=False).rename("municipalities")
+    table = counts.rename_axis("size class").to_frame()
+    table["of which large (>= 50k)"] = units.groupby(schema.SIZE_CLASS, observed=False)[
+        schema.LARGE
+    ].sum()
+    return table
+
+
+def outcomes_before_after(
+    panel: pd.DataFrame, reform_year: int = schema.REFORM_YEAR
+) -> pd.DataFrame:
+    """Each outcome per size class before and after the reform, as a ratio of sums.
+
+    A class's rate is the sum of its numerators over the sum of its denominators (the
+    rate of the class as a whole, as SCP reports it), not a mean of municipal rates.
+    """
+    period = pd.Series(
+        pd.Categorical.from_codes(
+            (panel[schema.YEAR] >= reform_year).astype(int),
+            categories=[f"before {reform_year}", f"{reform_year} and after"],
+        ),
+        index=panel.index,
+    )
+    rows = []
+    for outcome in schema.OUTCOMES.values():
+        if outcome.numerator not in panel:
+            continue
+        frame = panel[[outcome.numerator, outcome.denominator]].dropna()
+        grouped = frame.groupby([panel[schema.SIZE_CLASS], period], observed=False).sum()
+        rate = grouped[outcome.numerator] / grouped[outcome.denominator] * outcome.per
+        table = rate.unstack().round(1)
+        table.insert(0, "outcome", f"{outcome.label} ({outcome.unit})")
+        rows.append(table.reset_index())
+    out = pd.concat(rows, ignore_index=True).rename(columns={schema.SIZE_CLASS: "size class"})
+    out["change"] = (out.iloc[:, -1] - out.iloc[:, -2]).round(1)
+    return out.set_index(["outcome", "size class"])
+
+
+def render_summary(raw: pd.DataFrame, panel: pd.DataFrame) -> str:
+    """The summary as Markdown, headed by the data's label (synthetic or CBS)."""
+    label = panel.attrs.get("label", "")
+    boundary_year = panel.attrs.get("boundary_year", "")
+    baseline_year = panel.attrs.get("baseline_year", schema.BASELINE_YEAR)
+    parts = [
+        "# First summary of the municipal panel",
+        "",
+        f"Data: {label}",
+        f"Boundaries: municipalities of 1 January {boundary_year}; "
+        f"size classes fixed at {baseline_year} population.",
+        "",
+        "## Municipalities per year",
+        municipalities_per_year(raw, panel).to_markdown(),
+        "",
+        f"## Size classes ({baseline_year})",
+        size_class_counts(panel).to_markdown(),
+        "",
+        "## Outcomes before and after 2015 by size class (ratio of sums)",
+        outcomes_before_after(panel).to_markdown(),
+        "",
+    ]
+    return "\n".join(parts)
