@@ -150,3 +150,31 @@ def v3_table(
     for dim, values in codes.items():
         server.add(f"{root}/{dim}", Reply(payload={"value": values}))
     paged(server, f"{root}/UntypedDataSet", rows, page_size, "v3")
+
+
+def stored_v4_table(server: CBSServer, table: str, directory, page_size: int = 5000) -> int:
+    """Serve a stored real v4 fetch (``properties.json``, ``codes-<Dim>.json``, ...) as CBS
+    would: metadata byte for byte, observations re-paged with nextLinks. The server does
+    not apply ``$filter``; the panel mapping selects the rows it needs. Returns the rows."""
+    from pathlib import Path
+
+    directory = Path(directory)
+    root = f"/{table}"
+
+    def body(name: str) -> Reply:
+        return Reply(body=(directory / name).read_bytes())
+
+    server.add(f"{root}/Properties", body("properties.json"))
+    server.add(f"{root}/Dimensions", body("dimensions.json"))
+    server.add(f"{root}/MeasureCodes", body("measure-codes.json"))
+    for dim in json.loads((directory / "dimensions.json").read_bytes())["value"]:
+        name = dim["Identifier"]
+        server.add(f"{root}/{name}Codes", body(f"codes-{name}.json"))
+    index = json.loads((directory / "index.json").read_bytes())
+    rows = [
+        row
+        for page in index["observationPages"]
+        for row in json.loads((directory / page).read_bytes())["value"]
+    ]
+    paged(server, f"{root}/Observations", rows, page_size, "v4")
+    return len(rows)
