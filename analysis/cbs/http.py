@@ -29,9 +29,8 @@ DEFAULT_BASE_URLS = {
 BASE_URL_ENV = {"v3": "CBS_V3_BASE_URL", "v4": "CBS_V4_BASE_URL"}
 
 OFFLINE_HINT = (
-    "Offline, the toolkit still works: `python -m analysis build --source cbs` uses data "
-    "already cached under data/raw/cbs, and `python -m analysis build` uses the embedded "
-    "synthetic default."
+    "Offline still works: `python -m analysis build --source cbs` uses tables already "
+    "cached under data/raw/cbs, and `python -m analysis run` uses the synthetic default."
 )
 
 
