@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -156,8 +157,6 @@ def stored_v4_table(server: CBSServer, table: str, directory, page_size: int = 5
     """Serve a stored real v4 fetch (``properties.json``, ``codes-<Dim>.json``, ...) as CBS
     would: metadata byte for byte, observations re-paged with nextLinks. The server does
     not apply ``$filter``; the panel mapping selects the rows it needs. Returns the rows."""
-    from pathlib import Path
-
     directory = Path(directory)
     root = f"/{table}"
 
@@ -178,3 +177,164 @@ def stored_v4_table(server: CBSServer, table: str, directory, page_size: int = 5
     ]
     paged(server, f"{root}/Observations", rows, page_size, "v4")
     return len(rows)
+
+
+# --------------------------------------------------------------------------------------
+# CBS-shaped tables for end-to-end tests (hand-made, not CBS figures): six municipalities
+# with a merger (GM9104 + GM9105 -> GM9106 on 1 January 2018), 2011-2019, served as
+# 03759ned (v4 population by single year of age), 80794ned (v3 bijstand, monthly, padded
+# keys, special values) and two one-year Wmo editions (v3, stitched).
+
+WORLD_YEARS = tuple(range(2011, 2020))
+WORLD_POPULATION = {
+    "GM9101": 120_000,
+    "GM9102": 60_000,
+    "GM9103": 15_000,
+    "GM9104": 8_000,
+    "GM9105": 7_000,
+    "GM9107": 30_000,
+}
+WORLD_LARGE = {"GM9101", "GM9102"}  # >= 50,000 inhabitants in 2014
+WORLD_EFFECT = 6.0  # planted: bijstand per 1,000 aged 18-64 rises by 6 in large ones from 2015
+WORLD_REGIOS = Path(__file__).resolve().parent / "fixtures" / "cbs_regios_merger.json"
+
+
+def world_codes(year: int) -> dict[str, int]:
+    """Population on 1 January of each code existing in ``year`` (GM9106 from 2018)."""
+    pops = dict(WORLD_POPULATION)
+    if year >= 2018:
+        pops["GM9106"] = pops.pop("GM9104") + pops.pop("GM9105")
+    return {code: pop + 100 * (year - 2011) for code, pop in pops.items()}
+
+
+def world_ages(pop: int) -> tuple[int, int]:
+    """Inhabitants per single year of age 0-17 and 18-64 (whole numbers)."""
+    return round(0.2 * pop / 18), round(0.6 * pop / 47)
+
+
+def world_bijstand_rate(code: str, year: int) -> float:
+    treated = code in WORLD_LARGE and year >= 2015
+    return 30.0 + 1.0 * (year - 2011) + WORLD_EFFECT * treated
+
+
+def _age_code(age: int) -> str:
+    return "10010" if age == 0 else str(10000 + 100 * age)
+
+
+def serve_world(server: CBSServer) -> None:
+    """Serve the CBS-shaped tables of the merger world."""
+    _serve_world_population(server)
+    _serve_world_bijstand(server)
+    for table, year, base in (("84751NED", 2017, 50.0), ("84752NED", 2018, 52.0)):
+        _serve_world_wmo(server, table, year, base)
+
+
+def _all_codes() -> list[str]:
+    return sorted({c for y in WORLD_YEARS for c in world_codes(y)})
+
+
+def _serve_world_population(server: CBSServer) -> None:
+    rows: list[dict] = []
+
+    def add(code: str, period: str, age: str, value: float | None, attribute: str) -> None:
+        rows.append(
+            {"Id": len(rows), "Measure": "M000352", "ValueAttribute": attribute,
+             "Value": value, "StringValue": None, "BurgerlijkeStaat": "T001019",
+             "Geslacht": "T001038", "Leeftijd": age, "RegioS": code, "Perioden": period}
+        )  # fmt: skip
+
+    for year in WORLD_YEARS:
+        period, alive = f"{year}JJ00", world_codes(year)
+        for code in _all_codes():
+            if code not in alive:
+                add(code, period, "10000", None, "Impossible")
+                continue
+            young, adult = world_ages(alive[code])
+            add(code, period, "10000", alive[code], "None")
+            for age in range(65):
+                add(code, period, _age_code(age), young if age < 18 else adult, "None")
+        add("NL01", period, "10000", sum(alive.values()), "None")
+    # one confidential cell: GM9107's 5-year-olds in 2012 -> population_0_17 missing, not 0
+    hit = next(r for r in rows if r["RegioS"] == "GM9107" and r["Perioden"] == "2012JJ00"
+               and r["Leeftijd"] == _age_code(5))  # fmt: skip
+    hit.update(Value=None, ValueAttribute="Confidential")
+    regions = json.loads(WORLD_REGIOS.read_text(encoding="utf-8"))["value"]
+    codes = {
+        "Geslacht": [{"Identifier": "T001038", "Title": "Totaal mannen en vrouwen"}],
+        "BurgerlijkeStaat": [{"Identifier": "T001019", "Title": "Totaal burgerlijke staat"}],
+        "Leeftijd": [{"Identifier": "10000", "Title": "Totaal"}]
+        + [{"Identifier": _age_code(a), "Title": f"{a} jaar"} for a in range(100)],
+        "RegioS": regions,
+        "Perioden": [{"Identifier": f"{y}JJ00", "Title": str(y)} for y in range(2005, 2020)],
+    }
+    measures = [{"Identifier": "M000352", "Title": "Bevolking op 1 januari"}]
+    v4_table(server, "03759ned", rows, codes, measures, page_size=1500)
+
+
+def _pad(text: str, width: int = 10) -> str:
+    return text.ljust(width)  # v3 keys come padded with spaces
+
+
+def _serve_world_bijstand(server: CBSServer) -> None:
+    rows: list[dict] = []
+    for year in range(2009, 2020):
+        alive = world_codes(year) if year in WORLD_YEARS else {}
+        for month in (11, 12):
+            for code in _all_codes():
+                value = "       ."  # a code that did not exist: CBS prints "."
+                if code in alive:
+                    _, adult = world_ages(alive[code])
+                    rate = world_bijstand_rate(code, year) + (0 if month == 12 else 99)
+                    value = repr(rate * 47 * adult / 1000)
+                if code == "GM9103" and year == 2013 and month == 12:
+                    value = "x"  # confidential
+                rows.append(
+                    {"ID": len(rows), "RegioS": _pad(code), "Perioden": f"{year}MM{month:02d}",
+                     "BijstandTotDeAOWLeeftijd_7": value, "WWUitkeringen_9": "12"}
+                )  # fmt: skip
+    properties = [
+        {"Key": "RegioS", "Type": "GeoDimension", "Title": "Regio's"},
+        {"Key": "Perioden", "Type": "TimeDimension", "Title": "Perioden"},
+        {"Key": "BijstandTotDeAOWLeeftijd_7", "Type": "Topic", "Title": "Tot de AOW-leeftijd"},
+        {"Key": "WWUitkeringen_9", "Type": "Topic", "Title": "WW-uitkeringen"},
+    ]
+    codes = {
+        "RegioS": [{"Key": _pad(c), "Title": c} for c in _all_codes()],
+        "Perioden": [
+            {"Key": f"{y}MM{m:02d}", "Title": f"{y} {m}"}
+            for y in range(2009, 2020)
+            for m in (11, 12)
+        ],
+    }
+    v3_table(server, "80794ned", rows, properties, codes, page_size=100)
+
+
+def _serve_world_wmo(server: CBSServer, table: str, year: int, base: float) -> None:
+    alive = world_codes(year)
+    rows: list[dict] = []
+    for code, pop in alive.items():
+        for kind, share in (("T001 ", 1.0), ("A025 ", 0.4)):
+            for region in (code, "WK" + code[2:] + "00"):
+                rows.append(
+                    {"ID": len(rows), "WijkenEnBuurten": _pad(region),
+                     "TypeMaatwerkarrangement": kind, "Perioden": f"{year}JJ00",
+                     "WmoClienten_1": str(round(base * pop / 1000 * share)),
+                     "WmoClientenPer1000Inwoners_2": str(base * share)}
+                )  # fmt: skip
+    properties = [
+        {"Key": "TypeMaatwerkarrangement", "Type": "Dimension", "Title": "Type"},
+        {"Key": "WijkenEnBuurten", "Type": "GeoDetail", "Title": "Wijken en buurten"},
+        {"Key": "Perioden", "Type": "TimeDimension", "Title": "Perioden"},
+        {"Key": "WmoClienten_1", "Type": "Topic", "Title": "Wmo-cliënten"},
+        {"Key": "WmoClientenPer1000Inwoners_2", "Type": "Topic",
+         "Title": "Wmo-cliënten per 1 000 inwoners"},
+    ]  # fmt: skip
+    codes = {
+        "TypeMaatwerkarrangement": [
+            {"Key": "T001 ", "Title": "Totaal maatwerkarrangementen"},
+            {"Key": "A025 ", "Title": "Hulp bij het huishouden"},
+        ],
+        "WijkenEnBuurten": [{"Key": _pad(r["WijkenEnBuurten"].strip()), "Title": ""} for r in rows],
+        "Perioden": [{"Key": f"{year}JJ00", "Title": str(year)}],
+    }
+    v3_table(server, table, rows, properties, codes)

@@ -247,7 +247,8 @@ class _Run:
     def _resolve(self, measures, codes) -> dict[str, dict]:
         """Map each requested measure and code to the table's own key (padding kept).
 
-        ``title:<text>`` picks the one measure whose title starts with ``<text>``;
+        ``title:<text>`` picks the measure titled ``<text>``, else the one whose title
+        starts with it;
         ``TOTAL`` picks the one code of a dimension whose title starts with "Totaal".
         """
         q = self.q
@@ -373,7 +374,9 @@ def _pick(table: str, what: str, wanted: str, available: list[tuple[str, str]]) 
         hits = [k for k, t in available if t.strip().lower().startswith("totaal")]
     elif wanted.startswith(TITLE_PREFIX):
         text = wanted[len(TITLE_PREFIX) :].strip().lower()
-        hits = [k for k, t in available if t.strip().lower().startswith(text)]
+        # an exact title wins over longer ones ("Wmo-cliënten" vs "... per 1 000 inwoners")
+        hits = [k for k, t in available if t.strip().lower() == text]
+        hits = hits or [k for k, t in available if t.strip().lower().startswith(text)]
     else:
         hits = [k for k, _ in available if k.strip() == wanted]
     if len(hits) == 1:

@@ -102,7 +102,7 @@ def build_cbs_panel(
     for column, parts in per_column.items():
         stitched[column], found = stitch(column, parts)
         seams += found
-    panel = _assemble(stitched, _regions(population))
+    panel = _assemble(stitched, _regions(population), history)
     return panel, history, _manifest(raw_dir, tables, seams, raw_only)
 
 
@@ -278,7 +278,9 @@ def _first_year(frame: pd.DataFrame) -> int:
 # --------------------------------------------------------------------------- the panel
 
 
-def _assemble(columns: dict[str, pd.DataFrame], regions: pd.DataFrame) -> pd.DataFrame:
+def _assemble(
+    columns: dict[str, pd.DataFrame], regions: pd.DataFrame, history: object
+) -> pd.DataFrame:
     keys = [schema.MUNICIPALITY, schema.YEAR]
     panel = None
     for frame in columns.values():
@@ -291,10 +293,13 @@ def _assemble(columns: dict[str, pd.DataFrame], regions: pd.DataFrame) -> pd.Dat
         panel.loc[panel[column].isna() & panel[_status(column)].isna(), _status(column)] = (
             NOT_IN_TABLE
         )
-    statuses = panel[[_status(c) for c in values]]
-    # A code-year that exists in no table (every value Impossible) is not a municipality then.
-    impossible = statuses.apply(lambda s: s.str.fullmatch("Impossible|" + NOT_IN_TABLE)).all(1)
-    panel = panel[~impossible.fillna(False).astype(bool)].copy()
+    # CBS lists codes in years they did not exist (Impossible, "."): drop such a row unless
+    # it carries a value, which validation then reports as an unknown code for that year.
+    exists = pd.Series(False, index=panel.index)
+    for year, rows in panel.groupby(schema.YEAR).groups.items():
+        alive = set(history.municipalities_on(int(year)))
+        exists[rows] = panel.loc[rows, schema.MUNICIPALITY].isin(alive)
+    panel = panel[exists | panel[values].notna().any(axis=1)].copy()
     for column in (*schema.COUNTS, *schema.DENOMINATORS):
         if column not in panel:
             panel[column] = float("nan")
