@@ -224,7 +224,7 @@ def _age_code(age: int) -> str:
 def serve_world(server: CBSServer) -> None:
     """Serve the CBS-shaped tables of the merger world."""
     _serve_world_population(server)
-    _serve_world_bijstand(server)
+    serve_world_bijstand(server)
     for table, year, base in (("84751NED", 2017, 50.0), ("84752NED", 2018, 52.0)):
         _serve_world_wmo(server, table, year, base)
 
@@ -275,7 +275,7 @@ def _pad(text: str, width: int = 10) -> str:
     return text.ljust(width)  # v3 keys come padded with spaces
 
 
-def _serve_world_bijstand(server: CBSServer) -> None:
+def serve_world_bijstand(server: CBSServer, table: str = "80794ned") -> None:
     rows: list[dict] = []
     for year in range(2009, 2020):
         alive = world_codes(year) if year in WORLD_YEARS else {}
@@ -306,7 +306,7 @@ def _serve_world_bijstand(server: CBSServer) -> None:
             for m in (11, 12)
         ],
     }
-    v3_table(server, "80794ned", rows, properties, codes, page_size=100)
+    v3_table(server, table, rows, properties, codes, page_size=100)
 
 
 def _serve_world_wmo(server: CBSServer, table: str, year: int, base: float) -> None:
