@@ -17,6 +17,8 @@ from analysis.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs")
 DEFAULT_BOUNDARY_YEAR = 2023
+# Bump when the panel's columns or meaning change, so stored panels are rebuilt.
+PANEL_FORMAT = 2
 
 
 class RawDataError(ValueError):
@@ -106,6 +108,7 @@ def build_panel(
     from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
     raw, history, manifest = load_raw_panel(source, raw_dir)
+    _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
     for year, frame in raw.groupby(schema.YEAR):
         validate_panel(frame, known_codes=history.municipalities_on(int(year)))
     panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
@@ -113,6 +116,7 @@ def build_panel(
     panel = add_rates(panel)
     panel.attrs.update(
         source=source,
+        seed=manifest.get("seed"),
         synthetic=bool(manifest.get("synthetic", False)),
         label=manifest.get("label", "CBS StatLine (Bron: CBS)"),
         boundary_year=boundary_year,
@@ -121,6 +125,15 @@ def build_panel(
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
+
+
+def _check_years(raw: pd.DataFrame, **years: int) -> None:
+    """Boundary and baseline years must be years the data covers."""
+    first, last = int(raw[schema.YEAR].min()), int(raw[schema.YEAR].max())
+    for option, year in years.items():
+        if not first <= year <= last:
+            flag = "--" + option.replace("_", "-")
+            raise ValueError(f"{flag} {year} is outside the data's years {first}-{last}")
 
 
 def add_intensity(panel: pd.DataFrame, baseline_year: int) -> pd.DataFrame:
@@ -154,21 +167,42 @@ def read_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     out_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Read a built panel (building it first if needed), with its labels in ``attrs``."""
+    """Read a built panel, building it first when absent or older than its raw files.
+
+    ``data/processed`` is always derived from ``data/raw``: a stored panel whose recorded
+    raw sha256 values differ from the raw manifest's (or from an older panel format) is
+    rebuilt rather than trusted.
+    """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
-    if not path.is_file() or not path.with_suffix(".json").is_file():
+    sidecar = path.with_suffix(".json")
+    metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    if not path.is_file() or metadata is None or not _is_current(metadata, source):
         return build_panel(source, boundary_year=boundary_year, out_dir=out_dir).panel
     panel = pd.read_parquet(path)
-    metadata = json.loads(path.with_suffix(".json").read_text())
     panel.attrs.update(
         {k: metadata[k] for k in ("source", "synthetic", "label", "boundary_year", "baseline_year")}
     )
+    panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
     return panel
+
+
+def _is_current(metadata: dict, source: str) -> bool:
+    if metadata.get("panel_format") != PANEL_FORMAT:
+        return False
+    if source != "synthetic":
+        return True  # CBS raw files are checked against their manifests when built
+    manifest_path = paths.SYNTHETIC_RAW / "manifest.json"
+    if not manifest_path.is_file():
+        return False
+    manifest = read_json_object(manifest_path)
+    current = {n: e["sha256"] for n, e in manifest.get("files", {}).items()}
+    return metadata.get("raw_files_sha256") == current
 
 
 def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dict:
     combined = panel.loc[panel["n_combined"] > 1, schema.MUNICIPALITY].nunique()
     return {
+        "panel_format": PANEL_FORMAT,
         "source": source,
         "synthetic": bool(manifest.get("synthetic", False)),
         "label": manifest.get("label", "CBS StatLine (Bron: CBS)"),

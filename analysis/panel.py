@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import operator
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -90,8 +90,14 @@ class BoundaryCrosswalks(Protocol):
     :class:`analysis.boundaries.BoundaryHistory` provides it.
     """
 
-    def crosswalk(self, from_year: int, to_year: int) -> pd.DataFrame:
-        """``from_code``, ``to_code``, ``weight`` (weights sum to 1 per from_code)."""
+    def crosswalk(
+        self, from_year: int, to_year: int, population: Mapping[str, float] | None = None
+    ) -> pd.DataFrame:
+        """``from_code``, ``to_code``, ``weight`` (weights sum to 1 per from_code).
+
+        ``population`` (inhabitants per code on 1 January ``from_year``) lets boundary
+        corrections that move part of a continuing municipality be weighted.
+        """
         ...
 
     def municipalities_on(self, year: int) -> list[str]:
@@ -394,17 +400,36 @@ def add_size_classes(
 _FROM, _TO, _WEIGHT = "from_code", "to_code", "weight"
 
 
+def _populations_by_year(panel: pd.DataFrame) -> dict[int, dict[str, float]]:
+    """Known ``population`` per code for each year (missing values left out)."""
+    if POPULATION not in panel.columns:
+        return {}
+    known = panel.loc[panel[POPULATION].notna(), [YEAR, MUNICIPALITY, POPULATION]]
+    return {
+        int(year): dict(zip(group[MUNICIPALITY], group[POPULATION].astype(float), strict=True))
+        for year, group in known.groupby(YEAR)
+    }
+
+
 def _crosswalks(
-    history: BoundaryCrosswalks, years: Iterable[int], target_year: int
+    history: BoundaryCrosswalks,
+    years: Iterable[int],
+    target_year: int,
+    populations: Mapping[int, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
-    """All crosswalks stacked: ``year, from_code, to_code, weight``."""
+    """All crosswalks stacked: ``year, from_code, to_code, weight``.
+
+    Each year's own populations are passed on, so a boundary correction (part of a
+    continuing municipality moving) gets its share instead of being ignored.
+    """
     frames = []
     for year in years:
         if year == target_year:
             codes = list(history.municipalities_on(target_year))
             walk = pd.DataFrame({_FROM: codes, _TO: codes, _WEIGHT: 1.0})
         else:
-            walk = history.crosswalk(year, target_year)
+            population = (populations or {}).get(year) or None
+            walk = history.crosswalk(year, target_year, population=population)
             absent = {_FROM, _TO, _WEIGHT} - set(walk.columns)
             if absent:
                 raise ValueError(
@@ -632,7 +657,9 @@ def harmonise_to_boundaries(
     statuses = [v + STATUS_SUFFIX for v in values if v + STATUS_SUFFIX in panel]
     panel = panel[[MUNICIPALITY, YEAR, *values, *statuses, *extras]]
 
-    walks = _crosswalks(history, sorted(panel[YEAR].unique()), target_year)
+    walks = _crosswalks(
+        history, sorted(panel[YEAR].unique()), target_year, _populations_by_year(panel)
+    )
     _check_coverage(panel, walks, target_year)
     parts = _components(panel, walks)
 

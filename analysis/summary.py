@@ -81,3 +81,50 @@ def render_summary(raw: pd.DataFrame, panel: pd.DataFrame) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def coverage(panel: pd.DataFrame, outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Share of municipalities (%) with a known value, per outcome (rows) and year (columns).
+
+    A rate is known when both its count and its population are; CBS special values and
+    cells of units with a missing component count as unknown.
+    """
+    names = outcomes or [o for o in schema.OUTCOMES if o in panel]
+    known = panel[names].notna().groupby(panel[schema.YEAR]).mean() * 100
+    return known.T.round(1).rename_axis("outcome").rename_axis(columns="year")
+
+
+def combined_units(panel: pd.DataFrame) -> pd.DataFrame:
+    """Units that combine several codes: which codes, largest combinations first."""
+    combined = panel.loc[panel["n_combined"] > 1].sort_values(
+        ["n_combined", schema.YEAR], ascending=[False, True]
+    )
+    first = combined.drop_duplicates(schema.MUNICIPALITY)
+    return (
+        first[[schema.MUNICIPALITY, schema.NAME, schema.YEAR, "n_combined", "combined_from"]]
+        .rename(columns={schema.YEAR: "in year"})
+        .reset_index(drop=True)
+    )
+
+
+def provenance(raw_dir) -> pd.DataFrame:
+    """The raw files behind a panel: name, size and sha256 prefix from the manifest."""
+    import json
+    from pathlib import Path
+
+    manifests = sorted(Path(raw_dir).rglob("manifest.json"))
+    if not manifests:
+        raise FileNotFoundError(f"no manifest.json under {raw_dir}")
+    rows = []
+    for path in manifests:
+        manifest = json.loads(path.read_text())
+        for name, entry in sorted(manifest.get("files", {}).items()):
+            rows.append(
+                {
+                    "folder": str(path.parent.relative_to(raw_dir)) or ".",
+                    "file": name,
+                    "bytes": entry.get("bytes"),
+                    "sha256": str(entry.get("sha256", ""))[:12] + "...",
+                }
+            )
+    return pd.DataFrame(rows)

@@ -37,10 +37,12 @@ class FakeHistory:
     def __init__(self, walks: dict[int, pd.DataFrame], on_target: list[str], target: int):
         self.walks, self.on_target, self.target = walks, on_target, target
         self.calls: list[tuple[int, int]] = []
+        self.populations: dict[int, object] = {}
 
-    def crosswalk(self, from_year: int, to_year: int) -> pd.DataFrame:
+    def crosswalk(self, from_year: int, to_year: int, population=None) -> pd.DataFrame:
         assert to_year == self.target
         self.calls.append((from_year, to_year))
+        self.populations[from_year] = population
         return self.walks[from_year].copy()
 
     def municipalities_on(self, year: int) -> list[str]:
@@ -482,3 +484,21 @@ def test_harmonisation_validates_its_input():
     panel.loc[(panel.municipality == "GM0020") & (panel.year == 2018), "wmo_clients"] = "."
     with pytest.raises(PanelValidationError, match=r"'wmo_clients': GM0020 in 2018 \('\.'\)"):
         harmonised(panel)
+
+
+def test_each_years_population_reaches_the_crosswalk():
+    # Boundary corrections need the giving municipality's population of that year.
+    walks = {
+        2014: pd.DataFrame({"from_code": ["GM0001"], "to_code": ["GM0001"], "weight": [1.0]}),
+    }
+    history = FakeHistory(walks, {"GM0001"}, target=2015)
+    panel = pd.DataFrame(
+        {
+            "municipality": ["GM0001", "GM0001"],
+            "year": [2014, 2015],
+            "population": [1000.0, 1010.0],
+            "wmo_clients": [10.0, 11.0],
+        }
+    )
+    harmonise_to_boundaries(panel, 2015, history, baseline_year=2014)
+    assert history.populations[2014] == {"GM0001": 1000.0}
