@@ -38,7 +38,6 @@ from analysis.cbs.panel import NOT_FETCHED, CBSCacheError, build_cbs_panel
 from analysis.cbs.v3files import read_v3_observations
 from analysis.cbs.v4files import read_observations
 from analysis.cli import main
-from analysis.panel import MissingBaselineWarning
 
 pytestmark = pytest.mark.network
 
@@ -105,11 +104,13 @@ def test_real_03759ned_served_fetched_and_built(shared_cbs, tmp_path):
     assert panel.population_0_17.isna().all() and (panel.population_0_17_status.notna()).all()
     assert (panel.wmo_clients_status == NOT_FETCHED).all()
     assert manifest["tables"]["03759ned"]["confirmed"] is True
-    with pytest.warns(MissingBaselineWarning, match="no population in baseline year 2014"):
-        built = build_panel("cbs", raw_dir=tmp_path, out_dir=tmp_path / "processed")
+    # the slice starts in 2019, so the baseline year must be one of its years
+    built = build_panel("cbs", raw_dir=tmp_path, out_dir=tmp_path / "processed", baseline_year=2019)
     per_year = built.panel.groupby("year").size()
     assert (per_year == 342).all()  # every year on the 342 municipalities of 2023
     assert built.panel.population.notna().all()
+    large = built.panel[built.panel.year == 2019].set_index("municipality")["large"]
+    assert large["GM0363"] and not large["GM0088"]
 
 
 # --------------------------------------------------------------------------- merger world
