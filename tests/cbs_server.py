@@ -124,11 +124,15 @@ def v4_table(
     codes: dict[str, list[dict]],
     measures: list[dict],
     page_size: int = 1000,
+    kinds: dict[str, str] | None = None,
 ) -> None:
-    """Serve a whole v4 table: Properties, Dimensions, MeasureCodes, codes, Observations."""
+    """Serve a whole v4 table: Properties, Dimensions, MeasureCodes, codes, Observations.
+
+    ``kinds`` overrides a dimension's Kind (default: RegioS geographic, Perioden time)."""
     root = f"/{table}"
     server.add(f"{root}/Properties", Reply(payload={"Identifier": table, "Title": table}))
-    dims = [{"Identifier": d, "Kind": "Dimension"} for d in codes]
+    kinds = {"RegioS": "GeoDimension", "Perioden": "TimeDimension", **(kinds or {})}
+    dims = [{"Identifier": d, "Kind": kinds.get(d, "Dimension")} for d in codes]
     server.add(f"{root}/Dimensions", Reply(payload={"value": dims}))
     server.add(f"{root}/MeasureCodes", Reply(payload={"value": measures}))
     for dim, values in codes.items():
@@ -338,3 +342,38 @@ def _serve_world_wmo(server: CBSServer, table: str, year: int, base: float) -> N
         "Perioden": [{"Key": f"{year}JJ00", "Title": str(year)}],
     }
     v3_table(server, table, rows, properties, codes)
+
+
+def serve_world_youth_care(server: CBSServer, table: str = "85101NED") -> dict[tuple, float]:
+    """A v4 youth-care table shaped like 85101NED: four yes/no dimensions whose totals are
+    titled "Wel of geen ...", two measures sharing a title prefix, half-years besides
+    years. Returns the expected total per (municipality, year)."""
+    flags = ("JeugdhulpInNatura", "JeugdPGB", "Jeugdbescherming", "Jeugdreclassering")
+    codes: dict[str, list[dict]] = {
+        flag: [{"Identifier": "T001", "Title": f"Wel of geen {flag}"},
+               {"Identifier": "A001", "Title": f"Wel {flag}"}]
+        for flag in flags
+    }  # fmt: skip
+    years = range(2015, 2020)
+    codes["RegioS"] = [{"Identifier": c, "Title": c} for c in _all_codes()]
+    codes["Perioden"] = [{"Identifier": f"{y}JJ00", "Title": str(y)} for y in years]
+    codes["Perioden"] += [{"Identifier": f"{y}HJ01", "Title": f"{y} 1e halfjaar"} for y in years]
+    rows: list[dict] = []
+    expected = {}
+    for year in years:
+        for code, pop in world_codes(year).items():
+            for period, share in ((f"{year}JJ00", 0.1), (f"{year}HJ01", 0.07)):
+                for combo in ("T001", "A001"):
+                    value = round(pop * share) + (0 if combo == "T001" else -7)
+                    row = {flag: combo for flag in flags}
+                    for measure, v in (("M1", value), ("M2", 10.0)):
+                        rows.append({"Id": len(rows), "Measure": measure, "ValueAttribute":
+                                     "None", "Value": v, "StringValue": None, "RegioS": code,
+                                     "Perioden": period, **row})  # fmt: skip
+            expected[(code, year)] = float(round(pop * 0.1))
+    measures = [
+        {"Identifier": "M1", "Title": "Totaal jongeren met jeugdzorg"},
+        {"Identifier": "M2", "Title": "Totaal jongeren met jeugdzorg (relatief)"},
+    ]
+    v4_table(server, table, rows, codes, measures)
+    return expected

@@ -303,3 +303,30 @@ def test_paged_helper_serves_empty_results(tmp_path):
         paged(server, "/T1/Observations", [], 7, "v4")
         result = fetch_table(query, tmp_path, base=server.url, policy=FAST)
     assert result.manifest.data_rows == 0 and len(result.manifest.data_files()) == 1
+
+
+def test_total_prefers_the_plain_total_and_names_ambiguity():
+    from analysis.cbs.fetch import TOTAL, _pick
+
+    types = [("T001", "Totaal"), ("T002", "Totaal exclusief verblijf en opvang"), ("A1", "Hbh")]
+    assert _pick("T", "code", TOTAL, types) == "T001"
+    assert _pick("T", "code", TOTAL, [("X", "Wel of geen jeugdbescherming"), ("Y", "Wel")]) == "X"
+    two = [("M", "Totaal mannen en vrouwen"), ("V", "Totaal vrouwen")]
+    with pytest.raises(CBSFormatError, match=r"'TOTAL' matches several .*M: Totaal mannen"):
+        _pick("T9", "code of dimension 'Geslacht'", TOTAL, two)
+
+
+def test_region_dimension_found_by_kind_or_a_clear_error(tmp_path):
+    query = Query("T1", "v4", measures=("M1",), region_dim=None, period_dim=None)
+    with CBSServer() as server:
+        _serve_v4(server)
+        result = fetch_table(query, tmp_path / "a", base=server.url, policy=FAST)
+    assert result.manifest.filters["resolved"]["region_dim"] == "RegioS"
+    sent = result.manifest.filters["$filter"]
+    assert "startswith(RegioS,'GM')" in sent and "Perioden eq '2015JJ00'" in sent
+    with CBSServer() as server:
+        measures = [{"Identifier": "M1", "Title": "Eén"}]
+        v4_table(server, "T1", _observations(), _codes(), measures, kinds={"RegioS": "Dimension"})
+        with pytest.raises(CBSFormatError, match=r"T1: expected one geo dimension, found none"):
+            fetch_table(query, tmp_path / "b", base=server.url, policy=FAST)
+    assert not any((tmp_path / "b").rglob("manifest.json"))

@@ -25,6 +25,7 @@ from cbs_server import (
     Reply,
     serve_world,
     serve_world_bijstand,
+    serve_world_youth_care,
     stored_v4_table,
     world_ages,
     world_codes,
@@ -200,6 +201,23 @@ def test_editions_are_stitched_with_the_seam_recorded(tmp_path):
     assert sorted(wmo.year.unique()) == [2017, 2018]
     # outside the editions' years the column says why it is missing
     assert set(panel.loc[panel.year == 2014, "wmo_clients_status"]) == {"not in fetched data"}
+
+
+def test_other_dimensions_pinned_to_their_totals(tmp_path):
+    # 85101NED's entry names no dimension codes: each "Wel of geen ..." total is found at
+    # fetch time, and the measure by its exact title (not the "(relatief)" one)
+    _fetch_world(tmp_path, ["03759ned"])
+    with CBSServer() as server:
+        expected = serve_world_youth_care(server)
+        result = fetch_table(CATALOGUE["85101NED"].query(2015), tmp_path, base=server.url,
+                             policy=FAST)  # fmt: skip
+    resolved = result.manifest.filters["resolved"]
+    assert resolved["measures"] == {"title:Totaal jongeren met jeugdzorg": "M1"}
+    assert resolved["dims"]["JeugdPGB"] == {"TOTAL": "T001"}
+    assert "JeugdPGB eq 'T001'" in result.manifest.filters["$filter"]
+    panel, _, _ = build_cbs_panel(tmp_path)
+    got = panel.dropna(subset=["youth_care_users"]).set_index(["municipality", "year"])
+    assert got["youth_care_users"].to_dict() == expected  # yearly totals, not half-years
 
 
 def _fetch_world(raw: Path, tables: list[str] = WORLD_TABLES) -> None:

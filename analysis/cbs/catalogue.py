@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from analysis.cbs.fetch import TITLE_PREFIX, TOTAL, Query
+from analysis.cbs.fetch import TITLE_PREFIX, Query
 from analysis.schema import POPULATION, POPULATION_0_17, POPULATION_18_64
 
 
@@ -47,8 +47,9 @@ class TableSpec:
     confirmed: bool
     evidence: str
     breaks: tuple[str, ...] = ()
-    region_dim: str = "RegioS"
-    period_dim: str = "Perioden"
+    region_dim: str | None = "RegioS"  # None: the table's geographic dimension, by kind
+    period_dim: str | None = "Perioden"  # None: the table's time dimension, by kind
+    other_dims_total: bool = False  # pin every dimension not named in a column to its total
     period_suffix: str = "JJ00"  # the period code that gives a year's value
     default: bool = True  # fetched and built unless the user names other tables
     names: bool = False  # this table's region titles give the panel's ``name`` column
@@ -71,6 +72,7 @@ class TableSpec:
             region_dim=self.region_dim,
             period_dim=self.period_dim,
             period_suffix=self.period_suffix,
+            other_dims_total=self.other_dims_total,
         )
 
 
@@ -82,30 +84,37 @@ def _ages(first: int, last: int) -> tuple[str, ...]:
 
 _TOTALS_03759 = {"Geslacht": ("T001038",), "BurgerlijkeStaat": ("T001019",)}
 
-_WMO_NOTE = (
-    "one table per year ('Wmo-cliënten; type maatwerkarrangement, wijken en buurten'); "
-    "ids from a public project that fetches them per year (84751NED 2017, 84752NED 2018, "
-    "84753NED 2019, 84908NED 2020); the topic is picked by the title 'Wmo-cliënten' and "
-    "the TypeMaatwerkarrangement total by 'Totaal...' at fetch time: NOT confirmed"
+_WMO_EDITION_NOTE = (
+    "one table per year ('Wmo-cliënten; type maatwerkvoorziening, wijken, <year>'); "
+    "the id and title of {table} were seen on its cbs.nl page ({year}: dimensions Type "
+    "maatwerkvoorziening, Wijken, Perioden; topics 'Wmo-cliënten' and 'Wmo-cliënten per "
+    "1 000 inwoners'); keys are resolved at fetch time (topic by its title, the type by "
+    "its total, the region and period dimensions by kind): keys NOT confirmed"
+)
+_WMO_PROJECT_NOTE = (
+    "id from a public project that fetches the yearly Wmo wijken tables; its year and "
+    "keys are NOT confirmed (resolved at fetch time as for the other editions)"
 )
 
 
-def _wmo(table: str, year: int) -> TableSpec:
+def _wmo_edition(table: str, year: int, seen: bool, default: bool) -> TableSpec:
     return TableSpec(
         table=table,
         api="v3",
-        title=f"Wmo-cliënten; type maatwerkarrangement, wijken en buurten {year}",
-        columns=(
-            ColumnSpec(
-                "wmo_clients", TITLE_PREFIX + "Wmo-cliënten", {"TypeMaatwerkarrangement": (TOTAL,)}
-            ),
-        ),
-        unit="persons (clients with a Wmo maatwerkarrangement)",
+        title=f"Wmo-cliënten; type maatwerkvoorziening, wijken, {year}",
+        columns=(ColumnSpec("wmo_clients", TITLE_PREFIX + "Wmo-cliënten"),),
+        unit="persons (clients with a Wmo maatwerkvoorziening)",
         years=(year, year),
         confirmed=False,
-        evidence=_WMO_NOTE,
-        breaks=("one edition per year: the series is stitched across table ids",),
-        region_dim="WijkenEnBuurten",
+        evidence=(_WMO_EDITION_NOTE if seen else _WMO_PROJECT_NOTE).format(table=table, year=year),
+        breaks=(
+            "one edition per year, stitched across table ids; municipal totals of a "
+            "wijken table, not the regio table 83262NED: the seam is recorded",
+        ),
+        region_dim=None,
+        period_dim=None,
+        other_dims_total=True,
+        default=default,
     )
 
 
@@ -123,39 +132,49 @@ _ENTRIES: tuple[TableSpec, ...] = (
         years=(1988, None),
         confirmed=True,
         evidence=(
-            "id, measure M000352 and the codes T001038, T001019, 10000 confirmed in the "
-            "stored v4 responses (Amsterdam 2019 = 862965); the single-year Leeftijd codes "
-            "summed for 0-17 and 18-64 confirmed in codes-Leeftijd.json, their values not "
-            "(the stored slice holds only the total age)"
+            "id, measure M000352 ('Bevolking op 1 januari') and the codes T001038, T001019, "
+            "10000 confirmed in the stored v4 responses (Amsterdam 2019 = 862965, "
+            "Schiermonnikoog 2019 = 936); the single-year Leeftijd codes summed for 0-17 "
+            "and 18-64 confirmed in codes-Leeftijd.json, their values not (the stored "
+            "slice holds only the total age)"
         ),
         names=True,
     ),
     TableSpec(
         table="85101NED",
         api="v4",
-        title="Jongeren met jeugdzorg; gemeenten",
-        columns=(
-            ColumnSpec(
-                "youth_care_users",
-                TITLE_PREFIX + "Jongeren met jeugdzorg",
-                {
-                    "JeugdhulpInNatura": (TOTAL,),
-                    "JeugdPGB": (TOTAL,),
-                    "Jeugdbescherming": (TOTAL,),
-                    "Jeugdreclassering": (TOTAL,),
-                },
-            ),
-        ),
+        title="Jongeren met één of meerdere vormen van jeugdzorg; periode",
+        columns=(ColumnSpec("youth_care_users", TITLE_PREFIX + "Totaal jongeren met jeugdzorg"),),
         unit="young people (0-22) with any form of youth care in the year",
         years=(2015, None),
         confirmed=False,
         evidence=(
-            "id and its v4 dimensions (JeugdPGB, JeugdhulpInNatura, Jeugdbescherming, "
-            "Jeugdreclassering, RegioS, Perioden) seen in a public project's schema of the "
-            "table; the measure is picked by its title and each dimension's total by the title "
-            "'Totaal...' at fetch time: NOT confirmed until a live fetch resolves them"
+            "id from a public project's schema of the table (dimensions JeugdhulpInNatura, "
+            "JeugdPGB, Jeugdbescherming, Jeugdreclassering, RegioS, Perioden); its sibling "
+            "85102NED ('...; peildatum') on cbs.nl has the topic 'Totaal jongeren met "
+            "jeugdzorg' and totals titled 'Wel of geen ...'. The topic is picked by that "
+            "title and every other dimension by its total at fetch time: NOT confirmed"
         ),
         breaks=("2015: Jeugdwet; earlier years are not comparable",),
+        other_dims_total=True,
+    ),
+    TableSpec(
+        table="84134NED",
+        api="v3",
+        title="Kerncijfers over jeugdzorg, 2015-2020",
+        columns=(ColumnSpec("youth_care_users", TITLE_PREFIX + "Jongeren met jeugdzorg"),),
+        unit="young people with youth care in the year",
+        years=(2015, 2020),
+        confirmed=False,
+        evidence=(
+            "id, title and layout seen on its cbs.nl page (dimensions Vormen van jeugdzorg, "
+            "Regio's, Perioden; topic 'Jongeren met jeugdzorg (aantal)'; total 'JZ Totaal "
+            "jeugdzorg'); municipal rows and keys NOT confirmed. An alternative to "
+            "85101NED for 2015-2020, so not fetched by default"
+        ),
+        breaks=("2015: Jeugdwet; earlier years are not comparable",),
+        other_dims_total=True,
+        default=False,
     ),
     TableSpec(
         table="82972NED",
@@ -173,6 +192,7 @@ _ENTRIES: tuple[TableSpec, ...] = (
             "id from the project brief; the topic is picked by title at fetch time, NOT "
             "confirmed; CBS publishes it with municipal size classes"
         ),
+        other_dims_total=True,
         default=False,
     ),
     TableSpec(
@@ -191,10 +211,29 @@ _ENTRIES: tuple[TableSpec, ...] = (
         breaks=("2015: WWB replaced by the Participatiewet",),
         period_suffix="MM12",
     ),
-    _wmo("84751NED", 2017),
-    _wmo("84752NED", 2018),
-    _wmo("84753NED", 2019),
-    _wmo("84908NED", 2020),
+    TableSpec(
+        table="83262NED",
+        api="v3",
+        title="Wmo-cliënten; type maatwerkarrangement, regio, 2015-2020",
+        columns=(ColumnSpec("wmo_clients", TITLE_PREFIX + "Wmo-cliënten"),),
+        unit="persons (clients with a Wmo maatwerkarrangement)",
+        years=(2015, 2020),
+        confirmed=False,
+        evidence=(
+            "id, title and layout seen on its cbs.nl page (dimensions Geslacht, Kenmerken "
+            "van personen, Type maatwerkarrangement, Regio's, Perioden; topics "
+            "'Wmo-cliënten' and 'Wmo-cliënten per 1 000 inwoners'; totals 'Totaal mannen en "
+            "vrouwen', 'Totaal'); keys resolved at fetch time: NOT confirmed"
+        ),
+        breaks=("2015: Wmo 2015; 2020 is the last year of this table",),
+        region_dim=None,
+        period_dim=None,
+        other_dims_total=True,
+    ),
+    _wmo_edition("84751NED", 2017, seen=True, default=False),
+    _wmo_edition("84752NED", 2018, seen=False, default=False),
+    _wmo_edition("84753NED", 2019, seen=False, default=False),
+    _wmo_edition("85047NED", 2021, seen=True, default=True),
     TableSpec(
         table="70072NED",
         api="v3",

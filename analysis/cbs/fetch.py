@@ -45,8 +45,9 @@ class Query:
     """What to fetch of one table. Empty ``measures``/``dims`` mean: everything.
 
     ``dims`` maps a dimension to the (unpadded) codes to keep, e.g.
-    ``{"Geslacht": ("T001038",)}``; the region and period dimensions are filtered by
-    ``municipalities_only`` and the year range instead.
+    ``{"Geslacht": ("T001038",)}``, or to ``TOTAL`` (the code titled "Totaal...");
+    ``measures`` holds keys or ``title:<text>``. The region and period dimensions are
+    filtered by ``municipalities_only`` and the year range instead.
     """
 
     table: str
@@ -58,8 +59,10 @@ class Query:
     municipalities_only: bool = True
     # Keep periods whose code ends so: "JJ00" years, "MM12" Decembers; None keeps all.
     period_suffix: str | None = "JJ00"
-    region_dim: str = "RegioS"
-    period_dim: str = "Perioden"
+    # None: the table's one geographic / time dimension, found by its kind in the metadata
+    region_dim: str | None = "RegioS"
+    period_dim: str | None = "Perioden"
+    other_dims_total: bool = False  # pin every dimension not in ``dims`` to its total
 
     def describe(self) -> dict[str, object]:
         return {
@@ -71,6 +74,7 @@ class Query:
             "period_suffix": self.period_suffix,
             "region_dim": self.region_dim,
             "period_dim": self.period_dim,
+            "other_dims_total": self.other_dims_total,
         }
 
     def key(self, base: str) -> str:
@@ -181,10 +185,13 @@ class _Run:
         self.policy = policy
         self.progress = progress
         self.files: list[CachedFile] = []
+        self.region, self.period = query.region_dim, query.period_dim  # resolved in fetch()
 
     def fetch(self) -> Manifest:
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        measures, codes = self._metadata_v4() if self.q.api == "v4" else self._metadata_v3()
+        measures, codes, kinds = self._metadata_v4() if self.q.api == "v4" else self._metadata_v3()
+        self.region = self.q.region_dim or _dimension_of_kind(self.q.table, kinds, "Geo")
+        self.period = self.q.period_dim or _dimension_of_kind(self.q.table, kinds, "Time")
         resolved = self._resolve(measures, codes)
         data_filter = self._data_filter(codes, resolved)
         entity = "Observations" if self.q.api == "v4" else "UntypedDataSet"
@@ -218,49 +225,59 @@ class _Run:
 
     # -- metadata: (key, title) of every measure and of every dimension's codes ---------
 
-    def _metadata_v4(self) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    def _metadata_v4(self) -> tuple[list, dict[str, list[tuple[str, str]]], dict[str, str]]:
         self._store(f"{self.root}/Properties", "properties.json", collection=False)
         dims = self._store(f"{self.root}/Dimensions", "dimensions.json")["value"]
         rows = self._collect(f"{self.root}/MeasureCodes", "measure-codes", None, rows=True)
         measures = [(str(m["Identifier"]), str(m.get("Title") or "")) for m in rows]
-        codes = {}
+        codes, kinds = {}, {}
         for dim in dims:
             name = dim["Identifier"]
+            kinds[name] = str(dim.get("Kind") or "Dimension")
             values = self._collect(f"{self.root}/{name}Codes", f"codes-{name}", None, rows=True)
             codes[name] = [(str(v["Identifier"]), str(v.get("Title") or "")) for v in values]
-        return measures, codes
+        return measures, codes, kinds
 
-    def _metadata_v3(self) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    def _metadata_v3(self) -> tuple[list, dict[str, list[tuple[str, str]]], dict[str, str]]:
         self._store(f"{self.root}/TableInfos", "TableInfos.json")
         props = self._store(f"{self.root}/DataProperties", "DataProperties.json")["value"]
         measures = [
             (str(p["Key"]), str(p.get("Title") or "")) for p in props if p.get("Type") == "Topic"
         ]
-        codes = {}
+        codes, kinds = {}, {}
         for prop in props:
             if prop.get("Type") in {"Dimension", "TimeDimension", "GeoDimension", "GeoDetail"}:
                 name = prop["Key"]
+                kinds[name] = str(prop["Type"])
                 values = self._collect(f"{self.root}/{name}", name, None, rows=True)
                 codes[name] = [(str(v["Key"]), str(v.get("Title") or "")) for v in values]
-        return measures, codes
+        return measures, codes, kinds
 
     def _resolve(self, measures, codes) -> dict[str, dict]:
         """Map each requested measure and code to the table's own key (padding kept).
 
         ``title:<text>`` picks the measure titled ``<text>``, else the one whose title
         starts with it;
-        ``TOTAL`` picks the one code of a dimension whose title starts with "Totaal".
+        ``TOTAL`` picks a dimension's total: titled "Totaal", else the one titled
+        "Totaal..." or "Wel of geen...". With ``other_dims_total`` every dimension
+        not named in ``dims`` is pinned to its total.
         """
         q = self.q
-        for dim in (q.region_dim, q.period_dim, *q.dims):
+        for dim in (self.region, self.period, *q.dims):
             if dim not in codes:
                 raise CBSFormatError(
                     f"{q.table}: no dimension {dim!r}; the table has {sorted(codes)}"
                 )
         out: dict[str, dict] = {"measures": {}, "dims": {}}
+        out["region_dim"], out["period_dim"] = self.region, self.period
         for wanted in q.measures:
             out["measures"][wanted] = _pick(q.table, "measure", wanted, measures)
-        for dim, wanted_codes in sorted(q.dims.items()):
+        wanted_dims = dict(q.dims)
+        if q.other_dims_total:
+            for dim in codes:
+                if dim not in (self.region, self.period, *q.dims):
+                    wanted_dims[dim] = (TOTAL,)
+        for dim, wanted_codes in sorted(wanted_dims.items()):
             out["dims"][dim] = {
                 w: _pick(q.table, f"code of dimension {dim!r}", w, codes[dim]) for w in wanted_codes
             }
@@ -272,10 +289,10 @@ class _Run:
         q = self.q
         parts = []
         if q.municipalities_only:
-            parts.append(f"startswith({q.region_dim},'GM')")
-        periods = self._periods([key for key, _ in codes[q.period_dim]])
+            parts.append(f"startswith({self.region},'GM')")
+        periods = self._periods([key for key, _ in codes[self.period]])
         if periods is not None:
-            parts.append(_any_of(q.period_dim, periods))
+            parts.append(_any_of(self.period, periods))
         for dim, mapping in resolved["dims"].items():
             parts.append(_any_of(dim, list(mapping.values())))
         if q.api == "v4" and q.measures:
@@ -369,9 +386,23 @@ TOTAL = "TOTAL"  # in ``Query.dims``: the dimension's total code, found by its t
 TITLE_PREFIX = "title:"  # in ``Query.measures``: the measure whose title starts so
 
 
+def _dimension_of_kind(table: str, kinds: Mapping[str, str], prefix: str) -> str:
+    # v4 Kind / v3 Type: GeoDimension or GeoDetail; TimeDimension
+    found = [dim for dim, kind in kinds.items() if kind.startswith(prefix)]
+    if len(found) != 1:
+        raise CBSFormatError(
+            f"{table}: expected one {prefix.lower()} dimension, found {found or 'none'} "
+            f"among {dict(kinds)}; name it in the catalogue entry"
+        )
+    return found[0]
+
+
 def _pick(table: str, what: str, wanted: str, available: list[tuple[str, str]]) -> str:
     if wanted == TOTAL:
-        hits = [k for k, t in available if t.strip().lower().startswith("totaal")]
+        titles = [(k, t.strip().lower()) for k, t in available]
+        # "Totaal" itself beats "Totaal exclusief ..."; CBS also titles totals "Wel of geen ..."
+        hits = [k for k, t in titles if t == "totaal"]
+        hits = hits or [k for k, t in titles if t.startswith(("totaal", "wel of geen"))]
     elif wanted.startswith(TITLE_PREFIX):
         text = wanted[len(TITLE_PREFIX) :].strip().lower()
         # an exact title wins over longer ones ("Wmo-cliënten" vs "... per 1 000 inwoners")

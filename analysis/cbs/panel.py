@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ import pandas as pd
 from analysis import paths, schema
 from analysis.cbs.cache import Manifest, latest_fetch, verify
 from analysis.cbs.catalogue import CATALOGUE, ColumnSpec, TableSpec
+from analysis.cbs.fetch import TOTAL
 from analysis.cbs.v3files import read_v3_observations
 from analysis.cbs.v4files import CBSFormatError, parse_period, read_codes, read_observations
 
@@ -68,7 +69,8 @@ def build_cbs_panel(
     manifest : dict
         ``source``, ``label``, ``files`` (path -> sha256), ``tables`` (what was used),
         ``seams`` (where a column switches from one table edition to the next) and
-        ``raw_only`` (cached tables without a panel mapping).
+        ``raw_only`` (cached tables without a panel mapping) and ``columns_left_out``
+        (catalogue columns that are not in :mod:`analysis.schema`, hence not harmonised).
 
     Raises
     ------
@@ -98,12 +100,20 @@ def build_cbs_panel(
         for col in cached.spec.columns:
             part = frame[[schema.MUNICIPALITY, schema.YEAR, col.column, _status(col.column)]]
             per_column.setdefault(col.column, []).append((cached.spec, part))
+    # Only schema columns enter the panel: harmonisation sums counts and denominators but
+    # would average any other numeric column, which is wrong for a count.
+    known = {*schema.COUNTS, *schema.DENOMINATORS, *schema.SIGNED_TOTALS}
+    left_out = sorted(set(per_column) - known)
     stitched, seams = {}, []
     for column, parts in per_column.items():
+        if column in left_out:
+            continue
         stitched[column], found = stitch(column, parts)
         seams += found
     panel = _assemble(stitched, _regions(population), history)
-    return panel, history, _manifest(raw_dir, tables, seams, raw_only)
+    manifest = _manifest(raw_dir, tables, seams, raw_only)
+    manifest["columns_left_out"] = left_out
+    return panel, history, manifest
 
 
 def cached_tables(raw_dir: Path) -> tuple[dict[str, CachedTable], list[str]]:
@@ -167,22 +177,27 @@ def table_columns(cached: CachedTable) -> pd.DataFrame:
     """The panel columns of one table: ``municipality, year, <column>, <column>_status``."""
     spec, long = cached.spec, read_long(cached)
     resolved = cached.manifest.filters.get("resolved") or {}
-    for dim in (spec.region_dim, spec.period_dim):
+    region = resolved.get("region_dim") or spec.region_dim
+    period = resolved.get("period_dim") or spec.period_dim
+    for dim in (region, period):
         if len(long) and dim not in long:
             raise CBSFormatError(f"{spec.table}: the cached data has no dimension {dim!r}")
     if len(long):
-        long = long[long[spec.region_dim].str.startswith("GM")]
-        long = long[long[spec.period_dim].str.endswith(spec.period_suffix)]
+        long = long[long[region].str.startswith("GM")]
+        long = long[long[period].str.endswith(spec.period_suffix)]
     long = long.assign(
         **{
-            schema.MUNICIPALITY: long.get(spec.region_dim, pd.Series(dtype=str)),
-            schema.YEAR: long.get(spec.period_dim, pd.Series(dtype=str)).map(
+            schema.MUNICIPALITY: long.get(region, pd.Series(dtype=str)),
+            schema.YEAR: long.get(period, pd.Series(dtype=str)).map(
                 lambda code: parse_period(code).year
             ),
         }
     )
     out = None
     for col in spec.columns:
+        if spec.other_dims_total:  # the dimensions the fetch pinned to their totals
+            auto = {d: (TOTAL,) for d in resolved.get("dims", {}) if d not in col.dims}
+            col = replace(col, dims={**auto, **col.dims})
         part = _column(spec.table, col, long, resolved)
         out = part if out is None else out.merge(part, how="outer")
     return out
