@@ -307,3 +307,12 @@ def test_cli_refresh_refetches(tmp_path, capsys):
     assert hits == 2
     manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
     assert manifest["filters"]["resolved"]["measures"] == {"title:Wmo-cliënten": "WmoClienten_1"}
+
+
+def test_cli_build_without_a_cbs_cache_is_one_line(tmp_path, capsys):
+    args = ["build", "--source", "cbs", "--raw-dir", str(tmp_path), "--out-dir", str(tmp_path)]
+    assert main(args) == 2
+    errors = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error")]
+    assert len(errors) == 1 and "no complete fetch of 03759ned" in errors[0]
+    err = errors[0]
+    assert "python -m analysis fetch" in err and not any(tmp_path.rglob("*.parquet"))
