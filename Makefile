@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 # The stamp name carries the lock's hash, so a changed lock reinstalls.
 STAMP  := $(VENV)/.installed-$(shell sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: setup run test test-fast lint lock bench report clean-processed
+.PHONY: setup run test test-fast lint lock bench report notebooks screenshot clean-processed
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ lint: setup
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --no-header --quiet
 	$(BIN)/python scripts/write_environment_yml.py
+
+## Re-execute the notebooks in place on the synthetic default (refreshes the stored outputs nbval compares).
+notebooks: setup
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace [0-9][0-9]_*.ipynb
+
+report: setup
+	$(BIN)/python -m analysis report
+
+## Render the report's index page in headless Chromium to data/processed/report/index.png.
+screenshot: report
+	bash scripts/screenshot_report.sh
 
 bench: setup
 	$(BIN)/python benchmarks/bench_inference.py

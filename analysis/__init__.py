@@ -32,7 +32,8 @@ _EXPORTS: dict[str, str] = {
     "intensity_did": "analysis.designs.intensity",
     "triple_diff": "analysis.designs.triple_diff",
     "placebo_in_time": "analysis.designs.placebo",
-    "run_many": "analysis.designs.many",
+    "placebo_outcomes": "analysis.designs.placebo",
+    "run_many": "analysis.designs.run_many",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "EstimationResult": "analysis.results",

@@ -240,7 +240,11 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(handler=cmd_report)
     if "run" in sub.choices:
-        sub.choices["run"].set_defaults(after_run=_report_after_run)
+        run = sub.choices["run"]
+        run.add_argument(
+            "--no-report", action="store_true", help="stop after the summary, skip the notebooks"
+        )
+        run.set_defaults(after_run=_report_after_run)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -257,4 +261,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report_after_run(args: argparse.Namespace) -> int:
+    if args.no_report:
+        return 0
     return cmd_report(args)

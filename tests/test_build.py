@@ -107,7 +107,8 @@ def test_sidecar_and_labels_say_synthetic(built):
 
 
 def test_cli_run_prints_summary_and_where_it_went(tmp_path, capsys):
-    status = main(["run", "--raw-dir", str(COMMITTED_RAW), "--out-dir", str(tmp_path)])
+    argv = ["run", "--no-report", "--raw-dir", str(COMMITTED_RAW), "--out-dir", str(tmp_path)]
+    status = main(argv)
     out = capsys.readouterr().out
     assert status == 0
     assert (tmp_path / "summary_synthetic.md").is_file()

@@ -1,0 +1,2 @@
+"""Inference: fixed-effect absorption, covariance estimators, wild cluster bootstrap,
+multiple-testing corrections."""
