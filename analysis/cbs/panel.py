@@ -17,6 +17,7 @@ import json
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -26,6 +27,9 @@ from analysis.cbs.catalogue import CATALOGUE, ColumnSpec, TableSpec
 from analysis.cbs.fetch import TOTAL
 from analysis.cbs.v3files import read_v3_observations
 from analysis.cbs.v4files import CBSFormatError, parse_period, read_codes, read_observations
+
+if TYPE_CHECKING:
+    from analysis.boundaries import BoundaryHistory
 
 POPULATION_TABLE = "03759ned"  # population (denominators), names and the boundary history
 LABEL = "CBS StatLine (Bron: CBS)"
@@ -49,7 +53,7 @@ class CachedTable:
 
 def build_cbs_panel(
     raw_dir: str | Path | None = None,
-) -> tuple[pd.DataFrame, object, dict]:
+) -> tuple[pd.DataFrame, BoundaryHistory, dict]:
     """The unharmonised panel, its boundary history and provenance, from cached CBS data.
 
     Parameters
@@ -294,7 +298,7 @@ def _first_year(frame: pd.DataFrame) -> int:
 
 
 def _assemble(
-    columns: dict[str, pd.DataFrame], regions: pd.DataFrame, history: object
+    columns: dict[str, pd.DataFrame], regions: pd.DataFrame, history: BoundaryHistory
 ) -> pd.DataFrame:
     keys = [schema.MUNICIPALITY, schema.YEAR]
     panel = None
@@ -345,7 +349,7 @@ def _code_pages(cached: CachedTable, prefix: str) -> list[Path]:
     return [cached.directory / n for n in pages]  # manifest order is nextLink order
 
 
-def _boundary_history(population: CachedTable):
+def _boundary_history(population: CachedTable) -> BoundaryHistory:
     from analysis.boundaries import load_boundary_history
 
     pages = _code_pages(population, "codes-RegioS")
