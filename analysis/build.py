@@ -217,4 +217,8 @@ def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dic
         .to_dict(),
         "units_combining_several_codes": int(combined),
         "rows_incomplete": int(panel["incomplete"].sum()) if "incomplete" in panel else 0,
+        # CBS source only: which tables fed the panel and where a series switches edition
+        "tables": manifest.get("tables", {}),
+        "seams": manifest.get("seams", []),
+        "columns_left_out": manifest.get("columns_left_out", []),
     }
