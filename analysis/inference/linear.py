@@ -79,7 +79,9 @@ def _check_absorbed(X_raw: np.ndarray, X: np.ndarray, names: list[str], effects)
 def _check_collinear(X: np.ndarray, names: list[str]) -> None:
     if X.shape[1] == 0:
         raise ValueError("the model has no regressors left to estimate")
-    _, r, piv = la.qr(X, mode="economic", pivoting=True)
+    # Pivoted QR of the k x k factor R of X = QR picks the same columns as pivoted QR of X
+    # (Q keeps column norms) but is far cheaper than pivoting on the N x k matrix itself.
+    _, r, piv = la.qr(np.linalg.qr(X, mode="r"), pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > 1e-10 * diag[0]))
     if rank < X.shape[1]:
