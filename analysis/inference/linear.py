@@ -76,9 +76,16 @@ def _check_absorbed(X_raw: np.ndarray, X: np.ndarray, names: list[str], effects)
         )
 
 
-def _check_collinear(X: np.ndarray, names: list[str]) -> None:
+def _check_collinear(X: np.ndarray, names: list[str], xtx: np.ndarray) -> None:
     if X.shape[1] == 0:
         raise ValueError("the model has no regressors left to estimate")
+    # Fast path: the scaled Gram matrix's smallest eigenvalue is accurate to ~1e-16, so a
+    # value above 1e-8 (singular values within 1e-4 of each other) proves full rank.
+    scale = np.sqrt(np.diag(xtx))
+    if np.all(scale > 0):
+        eig = np.linalg.eigvalsh(xtx / np.outer(scale, scale))
+        if eig[0] > 1e-8 * eig[-1]:
+            return
     # Pivoted QR of the k x k factor R of X = QR picks the same columns as pivoted QR of X
     # (Q keeps column norms) but is far cheaper than pivoting on the N x k matrix itself.
     _, r, piv = la.qr(np.linalg.qr(X, mode="r"), pivoting=True)
@@ -116,8 +123,8 @@ def fit_linear(
     if weights is not None:
         sw = np.sqrt(weights)
         yd, Xd = yd * sw, Xd * sw[:, None]
-    _check_collinear(Xd, names)
     xtx = Xd.T @ Xd
+    _check_collinear(Xd, names, xtx)
     bread = np.linalg.inv(xtx)
     coef = bread @ (Xd.T @ yd)
     resid = yd - Xd @ coef
