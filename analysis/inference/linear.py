@@ -99,6 +99,14 @@ def _check_collinear(X: np.ndarray, names: list[str], xtx: np.ndarray) -> None:
         )
 
 
+def _centred_ss(y: np.ndarray, weights: np.ndarray | None) -> float:
+    """(Weighted) total sum of squares around the (weighted) mean: the R^2 denominator
+    of a model with an intercept and no absorbed effects, as statsmodels WLS has it."""
+    w = np.ones_like(y) if weights is None else weights
+    mean = float(w @ y) / float(w.sum())
+    return float(w @ (y - mean) ** 2)
+
+
 def fit_linear(
     y: np.ndarray,
     X: np.ndarray,
@@ -128,7 +136,7 @@ def fit_linear(
     bread = np.linalg.inv(xtx)
     coef = bread @ (Xd.T @ yd)
     resid = yd - Xd @ coef
-    tss = float(yd @ yd) if effects else float(((yd - yd.mean()) ** 2).sum())
+    tss = float(yd @ yd) if effects else _centred_ss(y_raw, weights)
     cov = covariance.compute(Xd, resid, bread, effects)
     return LinearFit(
         names=list(names),
