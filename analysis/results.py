@@ -107,7 +107,8 @@ class EstimationResult:
         missing = [t for t in terms if t not in self.vcov.index]
         if missing:
             raise KeyError(f"terms {missing} not estimated")
-        b = np.array([self.estimate(t) for t in terms])
+        estimates = dict(zip(self.table["term"], self.table["estimate"], strict=True))
+        b = np.array([estimates[t] if t in estimates else self.estimate(t) for t in terms])
         V = self.vcov.loc[terms, terms].to_numpy()
         q = len(terms)
         chi2 = float(b @ np.linalg.solve(V, b))

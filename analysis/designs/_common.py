@@ -39,7 +39,15 @@ def resolve_cluster(
     if vcov not in (None, "cluster"):
         return []
     alias = {"entity": entity, "time": time}
-    out = [alias.get(c) or c for c in as_list(cluster)]
+    out = []
+    for c in as_list(cluster):
+        if c in alias and alias[c] is None:
+            # e.g. did_2x2 on repeated cross-sections (entity=None) with the default cluster
+            raise ValueError(
+                f"cluster={c!r} but the design has no {c} column ({c}=None): give a "
+                "cluster column, or vcov='hetero' (HC1) or 'iid'"
+            )
+        out.append(alias.get(c, c))
     return out
 
 

@@ -33,9 +33,16 @@ def twfe(
     heterogeneous and the design is staggered (not the case in 2015: one date), or
     when the regressors are absorbed by the effects (raised, with their names).
 
-    The slope estimates equal linearmodels ``PanelOLS(entity_effects=True,
-    time_effects=True)``, pyfixest ``feols("y ~ x | unit + year")`` and OLS with
-    dummies; the fixed effects are projected out by alternating projections.
+    The fit does not call linearmodels ``PanelOLS``: the effects are projected out by
+    this package's alternating projections, because the wild cluster bootstrap and
+    ``run_many`` reuse the small demeaned system. ``tests/test_covariance.py`` shows
+    the result equals ``PanelOLS(entity_effects=True, time_effects=True)``: the
+    coefficients to 1e-8, the standard errors exactly for ``vcov="iid"``
+    (``unadjusted``), ``"hetero"`` (``robust``) and ``"driscoll_kraay"`` (``kernel``),
+    weighted or not, balanced or not. Clustered errors follow fixest/pyfixest (equal
+    to ``feols("y ~ x | unit + year")``): ``G/(G-1) (N-1)/(N-K)`` with effects nested in
+    the clusters counted once, where PanelOLS scales by ``N/(N-K)`` with every effect
+    counted and no ``G/(G-1)``; the test converts one into the other.
 
     Parameters
     ----------

@@ -76,10 +76,19 @@ def _check_absorbed(X_raw: np.ndarray, X: np.ndarray, names: list[str], effects)
         )
 
 
-def _check_collinear(X: np.ndarray, names: list[str]) -> None:
+def _check_collinear(X: np.ndarray, names: list[str], xtx: np.ndarray) -> None:
     if X.shape[1] == 0:
         raise ValueError("the model has no regressors left to estimate")
-    _, r, piv = la.qr(X, mode="economic", pivoting=True)
+    # Fast path: the scaled Gram matrix's smallest eigenvalue is accurate to ~1e-16, so a
+    # value above 1e-8 (singular values within 1e-4 of each other) proves full rank.
+    scale = np.sqrt(np.diag(xtx))
+    if np.all(scale > 0):
+        eig = np.linalg.eigvalsh(xtx / np.outer(scale, scale))
+        if eig[0] > 1e-8 * eig[-1]:
+            return
+    # Pivoted QR of the k x k factor R of X = QR picks the same columns as pivoted QR of X
+    # (Q keeps column norms) but is far cheaper than pivoting on the N x k matrix itself.
+    _, r, piv = la.qr(np.linalg.qr(X, mode="r"), pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > 1e-10 * diag[0]))
     if rank < X.shape[1]:
@@ -88,6 +97,14 @@ def _check_collinear(X: np.ndarray, names: list[str]) -> None:
             f"regressors are collinear (after absorbing fixed effects): {dropped} are "
             "linear combinations of the others"
         )
+
+
+def _centred_ss(y: np.ndarray, weights: np.ndarray | None) -> float:
+    """(Weighted) total sum of squares around the (weighted) mean: the R^2 denominator
+    of a model with an intercept and no absorbed effects, as statsmodels WLS has it."""
+    w = np.ones_like(y) if weights is None else weights
+    mean = float(w @ y) / float(w.sum())
+    return float(w @ (y - mean) ** 2)
 
 
 def fit_linear(
@@ -114,12 +131,12 @@ def fit_linear(
     if weights is not None:
         sw = np.sqrt(weights)
         yd, Xd = yd * sw, Xd * sw[:, None]
-    _check_collinear(Xd, names)
     xtx = Xd.T @ Xd
+    _check_collinear(Xd, names, xtx)
     bread = np.linalg.inv(xtx)
     coef = bread @ (Xd.T @ yd)
     resid = yd - Xd @ coef
-    tss = float(yd @ yd) if effects else float(((yd - yd.mean()) ** 2).sum())
+    tss = float(yd @ yd) if effects else _centred_ss(y_raw, weights)
     cov = covariance.compute(Xd, resid, bread, effects)
     return LinearFit(
         names=list(names),
