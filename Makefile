@@ -6,6 +6,12 @@ UV_VERSION := 0.13.9
 # The stamp name carries the lock's hash, so a changed lock reinstalls.
 STAMP  := $(VENV)/.installed-$(shell sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
+# One BLAS thread: on a 2-core machine shared with other work, threaded BLAS made small
+# solves up to 20x slower in the test suite; results do not depend on it.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 .PHONY: setup run test test-fast lint lock bench report notebooks screenshot clean-processed
 
 $(STAMP): requirements.lock pyproject.toml
