@@ -85,17 +85,22 @@ def _extensions():
     return hooks
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace):
+    """The panel of the shared options (``--source``, years, folders)."""
     from analysis.build import build_panel
 
     _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
-    result = build_panel(
+    return build_panel(
         args.source,
         raw_dir=args.raw_dir,
         boundary_year=args.boundary_year,
         baseline_year=args.baseline_year,
         out_dir=args.out_dir,
     )
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    result = _build(args)
     meta = result.metadata
     raw_counts = meta["municipalities_per_year_raw"]
     first, last = min(raw_counts), max(raw_counts)
@@ -110,18 +115,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analysis.build import build_panel
     from analysis.io import write_bytes_atomic
     from analysis.summary import render_summary
 
-    _step(f"building the {args.source} panel")
-    result = build_panel(
-        args.source,
-        raw_dir=args.raw_dir,
-        boundary_year=args.boundary_year,
-        baseline_year=args.baseline_year,
-        out_dir=args.out_dir,
-    )
+    result = _build(args)
     text = render_summary(result.unharmonised, result.panel)
     out_dir = args.out_dir or paths.PROCESSED
     target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
