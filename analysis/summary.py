@@ -128,3 +128,21 @@ def provenance(raw_dir) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def outcomes_with_data(panel: pd.DataFrame, outcomes: list[str]) -> list[str]:
+    """The requested outcomes that have at least one value; says which were left out.
+
+    On real CBS data an outcome whose table was not fetched (e.g. spending) is
+    entirely missing; designs on it would fail, so notebooks leave it out and say so.
+    """
+    unknown = [o for o in outcomes if o not in schema.OUTCOMES]
+    if unknown:
+        raise ValueError(f"unknown outcome(s) {unknown}; choose from {list(schema.OUTCOMES)}")
+    kept = [o for o in outcomes if o in panel and panel[o].notna().any()]
+    left_out = [o for o in outcomes if o not in kept]
+    if left_out:
+        print(f"left out, no data in this panel: {', '.join(left_out)}")
+    if not kept:
+        raise ValueError(f"none of the outcomes {outcomes} has data in this panel")
+    return kept

@@ -85,3 +85,14 @@ def test_unexplained_by_region_covers_every_municipality(panel):
 def test_risk_profile_names_a_missing_column(panel):
     with pytest.raises(KeyError, match="income"):
         risk_profile(panel, "wmo_per_1000", 2019, ["income"])
+
+
+def test_outcomes_without_data_are_left_out_and_named(panel, capsys):
+    from analysis.summary import outcomes_with_data
+
+    real_like = panel.assign(spending_per_inhabitant=np.nan)
+    kept = outcomes_with_data(real_like, ["wmo_per_1000", "spending_per_inhabitant"])
+    assert kept == ["wmo_per_1000"]
+    assert "spending_per_inhabitant" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="unknown outcome"):
+        outcomes_with_data(panel, ["wmo"])
