@@ -77,7 +77,7 @@ def render_summary(raw: pd.DataFrame, panel: pd.DataFrame) -> str:
         size_class_counts(panel).to_markdown(),
         "",
         "## Outcomes before and after 2015 by size class (ratio of sums)",
-        outcomes_before_after(panel).to_markdown(),
+        outcomes_before_after(panel).reset_index().to_markdown(index=False),
         "",
     ]
     return "\n".join(parts)
