@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from analysis import paths, schema
+from analysis.io import replace_directory
 
 NOTEBOOKS = paths.ROOT / "notebooks"
 FINDING_MIME = "application/vnd.decentralisation.finding+json"
@@ -120,7 +121,7 @@ def build_report(
             )
             pages.append(_render(executed, staging))
         (staging / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
-        _swap(staging, out_dir)
+        replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
@@ -212,18 +213,6 @@ img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
 {"".join(items)}
 </body></html>
 """
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` so readers never see a mix of two runs."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def add_report_parser(sub: argparse._SubParsersAction) -> None:

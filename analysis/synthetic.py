@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import schema
+from analysis.io import replace_directory
 from analysis.synthetic_geography import (
     Geography,
     build_geography,
@@ -392,16 +393,12 @@ def _params_json(params: SyntheticParams) -> dict:
 def _write_directory_atomically(target: Path, files: dict[str, bytes]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    for name, data in files.items():
-        (staging / name).write_bytes(data)
-    backup = target.with_name(f".{target.name}.old")
-    if target.exists():
-        os.replace(target, backup)
-    os.replace(staging, target)
-    if backup.exists():
-        for child in backup.iterdir():
-            child.unlink()
-        backup.rmdir()
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        replace_directory(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _code_level_values(panel: pd.DataFrame, geo: Geography) -> pd.DataFrame:

@@ -27,14 +27,13 @@ from tqdm import tqdm
 from analysis.cbs.cache import (
     CachedFile,
     Manifest,
-    atomic_write_bytes,
     read_manifest,
-    sha256_bytes,
     verify,
     write_manifest,
 )
 from analysis.cbs.http import CBSHTTPError, RetryPolicy, base_url, get
 from analysis.cbs.v4files import CBSFormatError, parse_period
+from analysis.io import replace_directory, sha256_bytes, write_bytes_atomic
 
 DEFAULT_RAW_DIR = Path("data/raw/cbs")
 USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolkit)"
@@ -143,7 +142,7 @@ def fetch_table(
         run = _Run(query, api_base, staging, session, policy or RetryPolicy(), progress)
         manifest = run.fetch()
         write_manifest(staging, manifest)
-        _swap_into_place(staging, target)
+        replace_directory(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchResult(query.table, target, manifest, from_cache=False, problems=problems)
@@ -153,17 +152,6 @@ def _session() -> requests.Session:
     session = requests.Session()
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
     return session
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    # Rename the complete staging directory over the old fetch. Between the two renames
-    # no manifest exists at ``target``, so a crash there means "refetch", never "trust".
-    old = target.with_name(f"{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def odata_url(root: str, params: Mapping[str, str] | None = None) -> str:
@@ -372,7 +360,7 @@ class _Run:
         return collected if rows else count
 
     def _keep(self, name: str, url: str, body: bytes, rows: int | None) -> None:
-        atomic_write_bytes(self.staging / name, body)
+        write_bytes_atomic(self.staging / name, body)
         self.files.append(CachedFile(name, url, sha256_bytes(body), len(body), rows))
 
 
