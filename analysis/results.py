@@ -101,7 +101,9 @@ class EstimationResult:
         """Joint test that all ``terms`` are zero with this result's covariance.
 
         Returns F = b' V^-1 b / q with its p-value from F(q, df) (df as for the
-        t-tests, e.g. G-1 for clustered errors) and the chi-square p-value.
+        t-tests, e.g. G-1 for clustered errors) and the chi-square p-value. With
+        ``vcov="CR2"`` it is clubSandwich's approximate Hotelling T-squared test (HTZ):
+        F scaled by (nu-q+1)/nu on (q, nu-q+1) degrees of freedom (``test="HTZ"``).
         """
         terms = list(terms)
         missing = [t for t in terms if t not in self.vcov.index]
@@ -112,6 +114,13 @@ class EstimationResult:
         V = self.vcov.loc[terms, terms].to_numpy()
         q = len(terms)
         chi2 = float(b @ np.linalg.solve(V, b))
+        small_sample = getattr(getattr(self.fit, "cov", None), "small_sample", None)
+        if small_sample is not None:
+            names = list(self.vcov.index)
+            C = np.eye(len(names))[[names.index(t) for t in terms]]
+            htz = small_sample.htz(C, self.fit.coef, self.fit.vcov)
+            return {"terms": terms, "test": "HTZ", **htz,
+                    "p_value_chi2": float(stats.chi2.sf(htz["chi2"], q))}  # fmt: skip
         df = float(self.extra.get("df_resid", np.inf))
         return {
             "terms": terms,

@@ -320,25 +320,25 @@ def _serve_world_wmo(server: CBSServer, table: str, year: int, base: float) -> N
         for kind, share in (("T001 ", 1.0), ("A025 ", 0.4)):
             for region in (code, "WK" + code[2:] + "00"):
                 rows.append(
-                    {"ID": len(rows), "WijkenEnBuurten": _pad(region),
-                     "TypeMaatwerkarrangement": kind, "Perioden": f"{year}JJ00",
-                     "WmoClienten_1": str(round(base * pop / 1000 * share)),
-                     "WmoClientenPer1000Inwoners_2": str(base * share)}
+                    {"ID": len(rows), "Wijken": _pad(region),
+                     "TypeMaatwerkvoorziening": kind, "Perioden": f"{year}JJ00",
+                     "WmoClienten_5": str(round(base * pop / 1000 * share)),
+                     "WmoClientenPer1000Inwoners_6": str(base * share)}
                 )  # fmt: skip
     properties = [
-        {"Key": "TypeMaatwerkarrangement", "Type": "Dimension", "Title": "Type"},
-        {"Key": "WijkenEnBuurten", "Type": "GeoDetail", "Title": "Wijken en buurten"},
+        {"Key": "TypeMaatwerkvoorziening", "Type": "Dimension", "Title": "Type"},
+        {"Key": "Wijken", "Type": "GeoDetail", "Title": "Wijken en buurten"},
         {"Key": "Perioden", "Type": "TimeDimension", "Title": "Perioden"},
-        {"Key": "WmoClienten_1", "Type": "Topic", "Title": "Wmo-cliënten"},
-        {"Key": "WmoClientenPer1000Inwoners_2", "Type": "Topic",
+        {"Key": "WmoClienten_5", "Type": "Topic", "Title": "Wmo-cliënten"},
+        {"Key": "WmoClientenPer1000Inwoners_6", "Type": "Topic",
          "Title": "Wmo-cliënten per 1 000 inwoners"},
     ]  # fmt: skip
     codes = {
-        "TypeMaatwerkarrangement": [
-            {"Key": "T001 ", "Title": "Totaal maatwerkarrangementen"},
+        "TypeMaatwerkvoorziening": [
+            {"Key": "T001 ", "Title": "Totaal"},
             {"Key": "A025 ", "Title": "Hulp bij het huishouden"},
         ],
-        "WijkenEnBuurten": [{"Key": _pad(r["WijkenEnBuurten"].strip()), "Title": ""} for r in rows],
+        "Wijken": [{"Key": _pad(r["Wijken"].strip()), "Title": ""} for r in rows],
         "Perioden": [{"Key": f"{year}JJ00", "Title": str(year)}],
     }
     v3_table(server, table, rows, properties, codes)

@@ -308,7 +308,7 @@ def test_cli_refresh_refetches(tmp_path, capsys):
     assert out.count("fetched 24 rows") == 2 and out.count("reused cache 24 rows") == 1
     assert hits == 2
     manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
-    assert manifest["filters"]["resolved"]["measures"] == {"title:Wmo-cliënten": "WmoClienten_1"}
+    assert manifest["filters"]["resolved"]["measures"] == {"WmoClienten_5": "WmoClienten_5"}
 
 
 def test_cli_build_without_a_cbs_cache_is_one_line(tmp_path, capsys):

@@ -38,7 +38,7 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     ['03759ned']
     """
     listed = ", ".join(
-        f"{t}{'' if s.confirmed else ' (unconfirmed)'}" for t, s in CATALOGUE.items()
+        f"{t}{'' if s.confirmed else f' ({s.status})'}" for t, s in CATALOGUE.items()
     )
     fetch = subparsers.add_parser(
         "fetch",
@@ -137,7 +137,7 @@ def _summary(results: list[FetchResult], raw_dir: Path) -> None:
         spec = spec_for(result.table)
         mapped = spec is not None and spec.api == result.manifest.api
         how = "reused cache" if result.from_cache else "fetched"
-        note = "" if not mapped else (" [mapping unconfirmed]" if not spec.confirmed else "")
+        note = "" if not mapped else _NOTES[spec.status]
         role = "panel" if mapped else "raw only"
         print(
             f"{result.table} ({result.manifest.api}, {role}): {how} "
@@ -145,6 +145,13 @@ def _summary(results: list[FetchResult], raw_dir: Path) -> None:
         )
     if results:
         print(f"{len(results)} table(s) in {raw_dir}")
+
+
+_NOTES = {
+    "confirmed": "",
+    "keys confirmed": " [keys confirmed; category codes resolved by label]",
+    "unconfirmed": " [mapping unconfirmed]",
+}
 
 
 def _first_line(exc: BaseException) -> str:

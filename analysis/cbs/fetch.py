@@ -62,8 +62,11 @@ class Query:
     region_dim: str | None = "RegioS"
     period_dim: str | None = "Perioden"
     other_dims_total: bool = False  # pin every dimension not in ``dims`` to its total
+    # A table without a time dimension (one table per year): all its data are this year's.
+    single_year: int | None = None
 
     def describe(self) -> dict[str, object]:
+        single = {"single_year": self.single_year} if self.single_year is not None else {}
         return {
             "from_year": self.from_year,
             "to_year": self.to_year,
@@ -74,6 +77,7 @@ class Query:
             "region_dim": self.region_dim,
             "period_dim": self.period_dim,
             "other_dims_total": self.other_dims_total,
+            **single,  # only when set, so the cache keys of other queries stay as they were
         }
 
     def key(self, base: str) -> str:
@@ -179,7 +183,7 @@ class _Run:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         measures, codes, kinds = self._metadata_v4() if self.q.api == "v4" else self._metadata_v3()
         self.region = self.q.region_dim or _dimension_of_kind(self.q.table, kinds, "Geo")
-        self.period = self.q.period_dim or _dimension_of_kind(self.q.table, kinds, "Time")
+        self.period = self._period_dimension(kinds)
         resolved = self._resolve(measures, codes)
         data_filter = self._data_filter(codes, resolved)
         entity = "Observations" if self.q.api == "v4" else "UntypedDataSet"
@@ -210,6 +214,17 @@ class _Run:
             data_rows=rows,
             service_count=count,
         )
+
+    def _period_dimension(self, kinds: Mapping[str, str]) -> str | None:
+        if self.q.single_year is None:
+            return self.q.period_dim or _dimension_of_kind(self.q.table, kinds, "Time")
+        found = [dim for dim, kind in kinds.items() if kind.startswith("Time")]
+        if found:  # the catalogue says one year per table, the table says otherwise
+            raise CBSFormatError(
+                f"{self.q.table}: catalogued as one table for {self.q.single_year} without a "
+                f"time dimension, but it has {found}; fix its catalogue entry"
+            )
+        return None
 
     # -- metadata: (key, title) of every measure and of every dimension's codes ---------
 
@@ -252,7 +267,7 @@ class _Run:
         """
         q = self.q
         for dim in (self.region, self.period, *q.dims):
-            if dim not in codes:
+            if dim is not None and dim not in codes:
                 raise CBSFormatError(
                     f"{q.table}: no dimension {dim!r}; the table has {sorted(codes)}"
                 )
@@ -278,14 +293,25 @@ class _Run:
         parts = []
         if q.municipalities_only:
             parts.append(f"startswith({self.region},'GM')")
-        periods = self._periods([key for key, _ in codes[self.period]])
-        if periods is not None:
-            parts.append(_any_of(self.period, periods))
+        if self.period is None:
+            self._check_single_year()
+        else:
+            periods = self._periods([key for key, _ in codes[self.period]])
+            if periods is not None:
+                parts.append(_any_of(self.period, periods))
         for dim, mapping in resolved["dims"].items():
             parts.append(_any_of(dim, list(mapping.values())))
         if q.api == "v4" and q.measures:
             parts.append(_any_of("Measure", list(resolved["measures"].values())))
         return " and ".join(parts)
+
+    def _check_single_year(self) -> None:
+        q = self.q
+        lo, hi = q.from_year or 0, q.to_year or 9999
+        if not lo <= (q.single_year or 0) <= hi:
+            raise CBSFormatError(
+                f"{q.table}: its one year {q.single_year} is outside the requested years"
+            )
 
     def _periods(self, available: list[str]) -> list[str] | None:
         q = self.q

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analysis import paths, schema
@@ -183,19 +184,21 @@ def table_columns(cached: CachedTable) -> pd.DataFrame:
     resolved = cached.manifest.filters.get("resolved") or {}
     region = resolved.get("region_dim") or spec.region_dim
     period = resolved.get("period_dim") or spec.period_dim
+    if spec.single_year:
+        period = None  # one table per year, without a time dimension
     for dim in (region, period):
-        if len(long) and dim not in long:
+        if len(long) and dim is not None and dim not in long:
             raise CBSFormatError(f"{spec.table}: the cached data has no dimension {dim!r}")
     if len(long):
         long = long[long[region].str.startswith("GM")]
-        long = long[long[period].str.endswith(spec.period_suffix)]
+        if period is not None:
+            long = long[long[period].str.endswith(spec.period_suffix)]
+    if period is None:
+        years = pd.Series(spec.years[0], index=long.index, dtype="int64")
+    else:
+        years = long.get(period, pd.Series(dtype=str)).map(lambda code: parse_period(code).year)
     long = long.assign(
-        **{
-            schema.MUNICIPALITY: long.get(region, pd.Series(dtype=str)),
-            schema.YEAR: long.get(period, pd.Series(dtype=str)).map(
-                lambda code: parse_period(code).year
-            ),
-        }
+        **{schema.MUNICIPALITY: long.get(region, pd.Series(dtype=str)), schema.YEAR: years}
     )
     out = None
     for col in spec.columns:
@@ -208,9 +211,30 @@ def table_columns(cached: CachedTable) -> pd.DataFrame:
 
 
 def _column(table: str, col: ColumnSpec, long: pd.DataFrame, resolved: dict) -> pd.DataFrame:
-    """Sum one column's components per municipality and year; missing if any is missing."""
+    """One panel column per municipality and year: a sum, or a count over its share."""
+    if col.divide_by is None:
+        return _summed(table, col, col.measure, long, resolved)
     keys = [schema.MUNICIPALITY, schema.YEAR]
-    measure = _strip(resolved.get("measures", {}).get(col.measure, col.measure))
+    value, status = col.column, _status(col.column)
+    count = _summed(table, col, col.measure, long, resolved)
+    share = _summed(table, col, col.divide_by, long, resolved)
+    both = count.merge(share, on=keys, how="outer", suffixes=("", "_share"))
+    ratio = both[value].astype(float) / both[f"{value}_share"].astype(float).replace(0.0, np.nan)
+    both[value] = ratio * col.scale
+    why = both[status].fillna(both[f"{status}_share"])
+    # a share of 0 carries no denominator: say so rather than divide by it
+    why = why.where(~(both[value].isna() & why.isna()), "share is 0")
+    both[status] = why.where(both[value].isna())
+    return both[[*keys, value, status]]
+
+
+def _summed(
+    table: str, col: ColumnSpec, measure_key: str, long: pd.DataFrame, resolved: dict
+) -> pd.DataFrame:
+    """Sum one measure over the column's codes per municipality and year; missing if any
+    component is missing."""
+    keys = [schema.MUNICIPALITY, schema.YEAR]
+    measure = _strip(resolved.get("measures", {}).get(measure_key, measure_key))
     rows = long[long["Measure"].astype(str).str.strip() == measure] if len(long) else long
     expected = 1
     for dim, codes in col.dims.items():
@@ -233,7 +257,7 @@ def _column(table: str, col: ColumnSpec, long: pd.DataFrame, resolved: dict) -> 
         }
     )
     complete = (frame["present"] == expected) & (frame["rows"] == expected)
-    frame[value] = frame["sum"].where(complete) * col.scale
+    frame[value] = frame["sum"].where(complete) * (1.0 if col.divide_by else col.scale)
     frame[status] = frame["codes"].where(~complete)
     frame.loc[~complete & frame[status].isna(), status] = INCOMPLETE_SUM
     return frame[[value, status]].reset_index()
@@ -258,14 +282,15 @@ def _status(column: str) -> str:
 def stitch(
     column: str, parts: list[tuple[TableSpec, pd.DataFrame]]
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """One column from several table editions; where two overlap, the later one wins.
+    """One column from several table editions; where two overlap, the one with the higher
+    ``precedence`` wins, and among equals the later one.
 
     Returns the stitched ``municipality, year, <column>, <column>_status`` frame and one
     seam record per switch from one table to the next (table ids, last and first year,
     and the years both covered, which the later edition overrode).
     """
     keys = [schema.MUNICIPALITY, schema.YEAR]
-    ordered = sorted(parts, key=lambda p: (_first_year(p[1]), p[0].years[0]))
+    ordered = sorted(parts, key=lambda p: (p[0].precedence, _first_year(p[1]), p[0].years[0]))
     seams, previous = [], None
     for spec, frame in ordered:
         years = sorted(int(y) for y in frame[schema.YEAR].unique())
@@ -375,6 +400,7 @@ def _manifest(raw_dir: Path, tables: dict[str, CachedTable], seams, raw_only) ->
             "retrieved_at": cached.manifest.retrieved_at,
             "directory": str(cached.directory.relative_to(raw_dir)),
             "confirmed": cached.spec.confirmed,
+            "status": cached.spec.status,
             "columns": [c.column for c in cached.spec.columns],
         }
     return {

@@ -16,12 +16,13 @@ from analysis.inference.covariance import (
     Homoskedastic,
     TwoWayClustered,
 )
+from analysis.inference.cr2 import CR2
 from analysis.inference.fe import FixedEffect
 from analysis.inference.linear import LinearFit, fit_linear
 from analysis.results import TABLE_COLUMNS, EstimationResult
 
 FEW_CLUSTERS = 40  # below this, cluster-robust t-tests over-reject (Cameron & Miller 2015)
-VCOV_TYPES = ("iid", "hetero", "cluster", "driscoll_kraay")
+VCOV_TYPES = ("iid", "hetero", "cluster", "CR2", "driscoll_kraay")
 
 ClusterSpec = str | Sequence[str] | None
 
@@ -36,7 +37,7 @@ def resolve_cluster(
     cluster: ClusterSpec, vcov: str | None, entity: str | None, time: str | None
 ) -> list[str]:
     """Cluster columns; ``"entity"``/``"time"`` stand for the design's own columns."""
-    if vcov not in (None, "cluster"):
+    if vcov not in (None, "cluster", "CR2"):
         return []
     alias = {"entity": entity, "time": time}
     out = []
@@ -123,6 +124,8 @@ def make_covariance(
             raise ValueError("Driscoll-Kraay standard errors need the time column")
         codes = pd.factorize(df[time], sort=True)[0]
         return DriscollKraay(codes, bandwidth, time), []
+    if vcov == "CR2":
+        return _cr2(df, clusters), []
     if not clusters or len(clusters) > 2:
         raise ValueError(f"vcov='cluster' needs one or two cluster columns, got {clusters}")
     codes = [pd.factorize(df[c], sort=True)[0] for c in clusters]
@@ -141,6 +144,16 @@ def make_covariance(
     if len(codes) == 1:
         return Clustered(codes[0], clusters[0]), notes
     return TwoWayClustered(codes[0], codes[1], (clusters[0], clusters[1])), notes
+
+
+def _cr2(df: pd.DataFrame, clusters: list[str]) -> CR2:
+    # No few-clusters warning: CR2 with Satterthwaite df is the remedy for few clusters.
+    if len(clusters) != 1:
+        raise ValueError(f"vcov='CR2' needs exactly one cluster column, got {clusters}")
+    codes = pd.factorize(df[clusters[0]], sort=True)[0]
+    if int(codes.max()) + 1 < 2:
+        raise ValueError(f"only one cluster in {clusters}: CR2 needs at least 2")
+    return CR2(codes, clusters[0])
 
 
 def estimate(
@@ -179,6 +192,11 @@ def estimate(
         raise ValueError(f"{design}: no rows left after dropping missing values")
     info, pnotes = panel_info(frame, entity, time)
     notes += pnotes
+    if vcov == "CR2" and weights:
+        raise ValueError(
+            f"{design}: vcov='CR2' is implemented (and checked against clubSandwich) for "
+            "unweighted least squares only; drop weights= or use vcov='cluster'"
+        )
     cov, cnotes = make_covariance(frame, vcov, cluster, time, bandwidth)
     notes += cnotes
     fes = [FixedEffect.from_columns(frame, fe) for fe in fe_cols]
@@ -225,6 +243,8 @@ def result_from_fit(
     for col, values in (table_extra or {}).items():
         table[col] = list(values)
     extra = {**extra, "df_resid": fit.cov.df_resid, "r2_within": fit.r2_within}
+    if fit.cov.df_coef is not None:
+        extra["df_coef"] = dict(zip(fit.names, map(float, fit.cov.df_coef), strict=True))
     vcov = pd.DataFrame(fit.vcov, index=fit.names, columns=fit.names)
     return EstimationResult(
         design=design,

@@ -67,7 +67,7 @@ def did_2x2(
         column that varies over time is also fixed at ``baseline_year``.
     covariates : extra regressors ("with covariates").
     cluster : cluster column(s); ``"entity"`` (default) clusters by unit.
-    vcov : ``"cluster"``, ``"hetero"``, ``"iid"`` or ``"driscoll_kraay"``.
+    vcov : ``"cluster"``, ``"CR2"``, ``"hetero"``, ``"iid"`` or ``"driscoll_kraay"``.
     weights : column of regression weights.
 
     Returns

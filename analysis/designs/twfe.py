@@ -54,10 +54,12 @@ def twfe(
         or ``()`` for pooled OLS with an intercept.
     cluster : one column (one-way CR1) or two (two-way CGM); ``"entity"`` and
         ``"time"`` stand for those columns. Ignored unless ``vcov`` is
-        ``"cluster"`` (the default when ``cluster`` is given).
+        ``"cluster"`` (the default when ``cluster`` is given) or ``"CR2"``.
     weights : column of positive regression weights (e.g. population).
     vcov : ``"cluster"`` (default with ``cluster``), ``"hetero"`` (HC1),
-        ``"iid"`` or ``"driscoll_kraay"`` (over ``time``, Bartlett kernel).
+        ``"iid"``, ``"driscoll_kraay"`` (over ``time``, Bartlett kernel) or ``"CR2"``
+        (one cluster column, unweighted: Bell-McCaffrey CR2 with Satterthwaite df per
+        coefficient and the HTZ joint test, as R's clubSandwich; for few clusters).
     bandwidth : Driscoll-Kraay bandwidth; default ``floor(4 (T/100)^(2/9))``.
 
     Returns

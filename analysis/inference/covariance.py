@@ -28,12 +28,15 @@ Conventions (N observations, k slope coefficients, G clusters):
   ``(N-1)/(N-K) * T/(T-1)``. linearmodels tests with t(N-K); with only T = 14
   independent time sums that overstates the information, so we use t(T-1)
   (stated in ``correction``).
+* ``CR2`` (in :mod:`analysis.inference.cr2`): Bell-McCaffrey CR2 with Satterthwaite
+  degrees of freedom and the HTZ joint test, as R's clubSandwich.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +50,9 @@ class CovarianceResult:
     se_type: str
     correction: str
     n_clusters: int | None = None
+    # Per-coefficient degrees of freedom where they differ by coefficient (CR2: Satterthwaite)
+    df_coef: np.ndarray | None = None
+    small_sample: Any = None  # what a joint test needs beyond vcov (CR2: the HTZ pieces)
 
 
 def _cluster_scores(X: np.ndarray, u: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -52,11 +52,16 @@ class LinearFit:
     def t_stat(self) -> np.ndarray:
         return self.coef / self.std_error
 
+    @property
+    def df(self) -> np.ndarray | float:
+        """Degrees of freedom of each t-test (per coefficient for CR2's Satterthwaite)."""
+        return self.cov.df_resid if self.cov.df_coef is None else self.cov.df_coef
+
     def p_value(self) -> np.ndarray:
-        return 2 * stats.t.sf(np.abs(self.t_stat()), self.cov.df_resid)
+        return 2 * stats.t.sf(np.abs(self.t_stat()), self.df)
 
     def conf_int(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        q = stats.t.ppf(0.5 + level / 2, self.cov.df_resid)
+        q = stats.t.ppf(0.5 + level / 2, self.df)
         return self.coef - q * self.std_error, self.coef + q * self.std_error
 
 
