@@ -16,7 +16,7 @@ from scipy import stats
 
 from analysis.inference.checks import check_level
 from analysis.inference.covariance import Covariance, CovarianceResult
-from analysis.inference.fe import FixedEffect, demean
+from analysis.inference.fe import FixedEffect, count_parameters, demean
 
 # Tolerance of the (near-)collinearity checks, on the share of a column's variation that
 # the earlier columns (or the fixed effects) leave unexplained, 1 - R^2. fixest/pyfixest use
@@ -157,6 +157,21 @@ def _explain(xtx: np.ndarray, names: list[str], dropped: list[int]) -> str:
     return f"{names[j]} on {partners}: 1 - R^2 = {share:.1e}"
 
 
+def _refuse_exact_fit(n: int, k: int, effects: list[FixedEffect]) -> None:
+    K = k + count_parameters(effects)
+    if n <= K:
+        raise ValueError(
+            f"{n} observations but K={K} parameters ({k} slope(s) and {K - k} fixed-effect "
+            "parameters): no residual degrees of freedom (N <= K), the fit is exact; use "
+            "more observations, fewer regressors or fewer fixed effects"
+        )
+    raise ValueError(
+        "the outcome is fitted exactly by the regressors and fixed effects (residuals "
+        "are zero up to rounding): standard errors would be 0; check that the outcome "
+        "is not one of the regressors, or a combination of them and the effects"
+    )
+
+
 def _centred_ss(y: np.ndarray, weights: np.ndarray | None) -> float:
     """(Weighted) total sum of squares around the (weighted) mean: the R^2 denominator
     of a model with an intercept and no absorbed effects, as statsmodels WLS has it."""
@@ -204,13 +219,9 @@ def fit_linear(
     coef = bread @ (Xd.T @ yd)
     resid = yd - Xd @ coef
     tss = float(yd @ yd) if effects else _centred_ss(y_raw, weights)
-    cov = covariance.compute(Xd, resid, bread, effects)
     if float(resid @ resid) <= 1e-18 * float(yd @ yd):
-        raise ValueError(
-            "the outcome is fitted exactly by the regressors and fixed effects (residuals "
-            "are zero up to rounding): standard errors would be 0; check that the outcome "
-            "is not one of the regressors, or a combination of them and the effects"
-        )
+        _refuse_exact_fit(n, k, effects)
+    cov = covariance.compute(Xd, resid, bread, effects)
     return LinearFit(
         names=list(names),
         coef=coef,
