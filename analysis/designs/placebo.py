@@ -84,7 +84,7 @@ def placebo_in_time(
             "intensity_did or triple_diff (an event study's leads are its own placebo test)"
         )
     pre = data.loc[data[time] < reform_year]
-    periods = sorted(pre[time].dropna().unique())
+    periods = sorted(p.item() if hasattr(p, "item") else p for p in pre[time].unique())
     if len(periods) < 2:
         raise ValueError(
             f"placebo_in_time: need at least two periods before {reform_year}, found {periods}"
