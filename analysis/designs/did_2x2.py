@@ -55,6 +55,11 @@ def did_2x2(
     The model is pooled OLS with an intercept (Wooldridge's textbook form), so it
     also runs on repeated cross-sections (``entity=None``, e.g. ``kielmc``).
 
+    Bad input (text or infinite columns, a covariate listed twice, near-collinear
+    covariates, N <= K) is refused at the entry naming the column; rows with a
+    missing value or id are dropped and counted in ``notes``
+    (:mod:`analysis.inference.checks`).
+
     Parameters
     ----------
     df : DataFrame.

@@ -53,6 +53,9 @@ def event_study(
     Fails (and the test has little power to show it) when a pre-trend is small
     relative to the noise, or when something else changed with ``D`` in 2015.
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`; ``time`` must hold whole numbers (years).
+
     Parameters
     ----------
     df : DataFrame with one row per unit and period.

@@ -50,6 +50,9 @@ def intensity_did(
     quantile groups of ``D`` and each group's post-reform shift relative to the
     lowest group is in ``extra["dose_response"]`` (plotted by ``.plot()``).
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`.
+
     Parameters
     ----------
     df : DataFrame, one row per unit and period.

@@ -61,6 +61,10 @@ def triple_diff(
     small municipalities, or when the reform spilled over to the unexposed
     subgroup (then ``b`` nets out part of the effect).
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`; a row with a missing ``subgroup`` is dropped like one
+    with a missing entity.
+
     Parameters
     ----------
     df : DataFrame, one row per entity, subgroup and period.
