@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "placebo_in_time": "analysis.designs.placebo",
     "placebo_outcomes": "analysis.designs.placebo",
     "run_many": "analysis.designs.run_many",
+    "staggered_did": "analysis.designs.staggered_did",
+    "imputation_did": "analysis.designs.imputation",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "EstimationResult": "analysis.results",

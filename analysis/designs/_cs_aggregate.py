@@ -81,7 +81,10 @@ def aggregate_att(
         est, inf = _weighted(fit, np.flatnonzero(post), pg, w, G)
         return Aggregate(kind, np.array([np.nan]), np.array([est]), inf[:, None])
     if kind == "group":
-        rows = [_weighted(fit, np.flatnonzero(post & (g == k)), pg, w, G, with_wif=False) for k in groups]
+        rows = [
+            _weighted(fit, np.flatnonzero(post & (g == k)), pg, w, G, with_wif=False)
+            for k in groups
+        ]
         att_g = np.array([r[0] for r in rows])
         inf_g = np.column_stack([r[1] for r in rows])
         over = att_g @ (pgg / pgg.sum())

@@ -63,7 +63,9 @@ def _ols_control(X: np.ndarray, dy: np.ndarray, D: np.ndarray, w: np.ndarray) ->
     wc = w * (1 - D)
     XpX = (X * wc[:, None]).T @ X / n
     if np.linalg.cond(XpX) > 1 / np.finfo(float).eps:
-        raise np.linalg.LinAlgError("outcome regression: singular covariate matrix among comparison units")
+        raise np.linalg.LinAlgError(
+            "outcome regression: singular covariate matrix among comparison units"
+        )
     coef = np.linalg.solve(XpX, (X * wc[:, None]).T @ dy / n)
     fitted = X @ coef
     lin_rep = (wc * (dy - fitted))[:, None] * X @ np.linalg.inv(XpX)
@@ -136,7 +138,10 @@ def _base_index(periods: np.ndarray, g: float, anticipation: int) -> int | None:
 
 
 def att_gt(
-    panel: CSPanel, control_group: str, anticipation: int, est_method: str,
+    panel: CSPanel,
+    control_group: str,
+    anticipation: int,
+    est_method: str,
     groups: np.ndarray | None = None,
 ) -> ATTgt:
     """Every ATT(g,t) of ``groups`` (default: all cohorts) from the second period on."""
@@ -161,7 +166,9 @@ def att_gt(
                 dy = panel.y[keep, j] - panel.y[keep, b]
                 X = panel.x[min(j, b)][keep]  # covariates of the earlier period, as R did
                 try:
-                    att, inf_cell = estimator(dy, D, X, panel.weights[keep] / panel.weights[keep].mean())
+                    att, inf_cell = estimator(
+                        dy, D, X, panel.weights[keep] / panel.weights[keep].mean()
+                    )
                     inf = np.zeros(n)
                     inf[keep] = inf_cell * n / keep.sum()
                 except (np.linalg.LinAlgError, RuntimeError) as exc:

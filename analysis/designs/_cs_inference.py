@@ -70,7 +70,9 @@ def uniform_critical_value(
     if v.shape[1] != n_rows:
         raise ValueError(f"{v.shape[1]} multiplier weights per draw for {n_rows} influence rows")
     draws = v @ s / np.sqrt(n_rows)  # sqrt(n) * mean(v * psi)
-    ok = np.isfinite(draws).all(axis=0) & (np.sum(draws**2, axis=0) > np.sqrt(np.finfo(float).eps) * 10)
+    ok = np.isfinite(draws).all(axis=0) & (
+        np.sum(draws**2, axis=0) > np.sqrt(np.finfo(float).eps) * 10
+    )
     z = stats.norm.ppf(1 - alpha / 2)
     boot_se = np.full(inf.shape[1], np.nan)
     if not ok.any():

@@ -48,7 +48,9 @@ def _fmt(values: Sequence, k: int = 5) -> str:
 
 
 def _numeric(df: pd.DataFrame, column: str, what: str) -> None:
-    if not (pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])):
+    if not (
+        pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])
+    ):
         raise TypeError(
             f"staggered_did: column {column!r} ({what}) must be numeric, "
             f"found dtype {df[column].dtype}"
@@ -129,14 +131,22 @@ def build_panel(
 ) -> CSPanel:
     """Check the long frame and return the balanced :class:`CSPanel`."""
     used = [outcome, *covariates]
-    columns = list(dict.fromkeys([entity, time, cohort, *used, *[c for c in (weights, cluster) if c]]))
+    columns = list(
+        dict.fromkeys([entity, time, cohort, *used, *[c for c in (weights, cluster) if c]])
+    )
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise KeyError(f"staggered_did: column(s) {missing} not in the data; available: {list(df.columns)}")
+        raise KeyError(
+            f"staggered_did: column(s) {missing} not in the data; available: {list(df.columns)}"
+        )
     if unbalanced not in UNBALANCED:
-        raise ValueError(f"staggered_did: unbalanced must be one of {UNBALANCED}, not {unbalanced!r}")
+        raise ValueError(
+            f"staggered_did: unbalanced must be one of {UNBALANCED}, not {unbalanced!r}"
+        )
     if int(anticipation) != anticipation or anticipation < 0:
-        raise ValueError(f"staggered_did: anticipation must be a whole number >= 0, not {anticipation!r}")
+        raise ValueError(
+            f"staggered_did: anticipation must be a whole number >= 0, not {anticipation!r}"
+        )
     _numeric(df, time, "period")
     _numeric(df, cohort, "first treated period, 0 or NaN for never treated")
     for c in used:
@@ -180,12 +190,16 @@ def build_panel(
     wide = data.pivot(index=entity, columns=time, values=outcome).loc[g.index, periods]
     x = np.ones((len(periods), len(g), 1 + len(covariates)))
     for j, c in enumerate(covariates, start=1):
-        x[:, :, j] = data.pivot(index=entity, columns=time, values=c).loc[g.index, periods].to_numpy().T
+        x[:, :, j] = (
+            data.pivot(index=entity, columns=time, values=c).loc[g.index, periods].to_numpy().T
+        )
     w = np.ones(len(g))
     if weights:
         w = _unit_constant(data, weights, entity, "weights").loc[g.index].to_numpy(float)
         if (w < 0).any() or w.mean() <= 0:
-            raise ValueError(f"staggered_did: weights in {weights!r} must be >= 0 with a positive mean")
+            raise ValueError(
+                f"staggered_did: weights in {weights!r} must be >= 0 with a positive mean"
+            )
     codes = None
     if cluster:
         codes = pd.factorize(_unit_constant(data, cluster, entity, "cluster").loc[g.index])[0]

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.designs._common import as_list
-from analysis.designs._cs_aggregate import AGGREGATIONS, aggregate_att
+from analysis.designs._cs_aggregate import aggregate_att
 from analysis.designs._cs_att_gt import CONTROL_GROUPS, EST_METHODS, ATTgt, att_gt
 from analysis.designs._cs_inference import (
     analytic_se,
@@ -117,10 +117,13 @@ def _result(
     for name, values in columns.items():
         table[name] = values
     V = pd.DataFrame(if_vcov(inf, n, panel.cluster), index=terms, columns=terms)
-    extra = {"df_resid": np.inf, "critical_value": float(crit[band_rows][0]) if len(crit[band_rows]) else z,
+    band_crit = float(crit[band_rows][0]) if len(crit[band_rows]) else z
+    extra = {"df_resid": np.inf, "critical_value": band_crit,
              "influence_function": inf, "n_units": n}  # fmt: skip
-    return cls(design=design, outcome=outcome, table=table, vcov=V, n_obs=n * len(panel.periods),
-               n_clusters=n_clusters, se_type=SE_TYPE, correction=CORRECTION, extra=extra)  # fmt: skip
+    return cls(
+        design=design, outcome=outcome, table=table, vcov=V, n_obs=n * len(panel.periods),
+        n_clusters=n_clusters, se_type=SE_TYPE, correction=CORRECTION, extra=extra,
+    )  # fmt: skip
 
 
 def _without_never_treated(panel: CSPanel, control_group: str, anticipation: int):
@@ -209,7 +212,8 @@ def staggered_did(
 
     Returns
     -------
-    StaggeredResult: one row per ATT(g,t) (``group``, ``time``, ``post``) with ``.aggregate("simple" | "group" | "dynamic" | "calendar")``.
+    StaggeredResult: one row per ATT(g,t) (``group``, ``time``, ``post``) with
+    ``.aggregate("simple" | "group" | "dynamic" | "calendar")``.
 
     Examples
     --------
@@ -227,9 +231,13 @@ def staggered_did(
     """
     covariates = as_list(covariates)
     if control_group not in CONTROL_GROUPS:
-        raise ValueError(f"staggered_did: control_group must be one of {CONTROL_GROUPS}, not {control_group!r}")
+        raise ValueError(
+            f"staggered_did: control_group must be one of {CONTROL_GROUPS}, not {control_group!r}"
+        )
     if est_method not in EST_METHODS:
-        raise ValueError(f"staggered_did: est_method must be one of {EST_METHODS}, not {est_method!r}")
+        raise ValueError(
+            f"staggered_did: est_method must be one of {EST_METHODS}, not {est_method!r}"
+        )
     if not 0 < alpha < 1:
         raise ValueError(f"staggered_did: alpha must be in (0, 1), not {alpha}")
     panel = build_panel(df, outcome, entity, time, cohort, covariates, weights, cluster,
@@ -242,12 +250,15 @@ def staggered_did(
           "control_group": control_group, "est_method": est_method}  # fmt: skip
     terms = [f"ATT({g:g},{t:g})" for g, t in zip(fit.group, fit.time, strict=True)]
     columns = {"group": fit.group, "time": fit.time, "post": fit.time >= fit.group}
-    res = _result("staggered_did", outcome, terms, fit.att, fit.inf, cs, columns, cls=StaggeredResult)
+    res = _result(
+        "staggered_did", outcome, terms, fit.att, fit.inf, cs, columns, cls=StaggeredResult
+    )
     res.cs = cs
     res.notes = [*panel.notes, *fit.notes]
     res.extra.update({"control_group": control_group, "est_method": est_method,
                       "anticipation": int(anticipation), "covariates": covariates})  # fmt: skip
-    pre = [tm for tm, g, t, s in zip(terms, fit.group, fit.time, res.table["std_error"], strict=True)
+    se = res.table["std_error"]
+    pre = [tm for tm, g, t, s in zip(terms, fit.group, fit.time, se, strict=True)
            if t < g and np.isfinite(s)]  # fmt: skip
     if pre:
         res.extra["pretrend_test"] = _wald(res, pre)
