@@ -94,8 +94,8 @@ def imputation_did(
     >>> treated = (df["cohort"] > 0) & (df["year"] >= df["cohort"])
     >>> df["y"] = df["unit"] % 7 + 0.1 * df["year"] + 2.0 * treated + rng.normal(size=len(df))
     >>> res = imputation_did(df, "y", entity="unit", time="year", cohort="cohort")
-    >>> round(res.estimate("overall"), 1)
-    2.0
+    >>> bool(abs(res.estimate("overall") - 2.0) < 0.3)
+    True
     """
     data = _check(df, outcome, entity, time, cohort)
     notes: list[str] = []
