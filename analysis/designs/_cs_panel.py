@@ -57,26 +57,27 @@ def _numeric(df: pd.DataFrame, column: str, what: str) -> None:
         )
 
 
-def _unit_constant(df: pd.DataFrame, column: str, entity: str, what: str) -> pd.Series:
-    """One value per unit; a unit whose value changes over time is an error naming it."""
-    per_unit = df.groupby(entity)[column]
-    varies = per_unit.nunique(dropna=False) > 1
+def _unit_constant(
+    values: np.ndarray, unit: np.ndarray, ids: np.ndarray, column: str, entity: str, what: str
+) -> np.ndarray:
+    """One value per unit (NaN allowed); a unit whose value changes is an error naming it."""
+    filled = np.where(np.isnan(values), -np.inf, values)
+    lo, hi = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
+    np.minimum.at(lo, unit, filled)
+    np.maximum.at(hi, unit, filled)
+    varies = lo != hi
     if varies.any():
         raise ValueError(
             f"staggered_did: {what} column {column!r} changes over time within {entity} "
-            f"{_fmt(varies[varies].index)}: it must be one value per unit"
+            f"{_fmt(ids[varies])}: it must be one value per unit"
         )
-    return per_unit.first()
+    return np.where(np.isneginf(lo), np.nan, lo)
 
 
-def _incomplete_units(
-    df: pd.DataFrame, entity: str, time: str, used: list[str], periods: np.ndarray
-) -> pd.Series:
-    """Per unit, why it is not complete: absent periods or missing values."""
-    present = df.dropna(subset=used).groupby(entity)[time].nunique()
-    present = present.reindex(df[entity].unique(), fill_value=0)
-    short = present[present < len(periods)]
-    return short.map(lambda k: f"{len(periods) - k} of {len(periods)} periods absent or missing")
+def _wide(values: np.ndarray, unit: np.ndarray, period: np.ndarray, shape: tuple) -> np.ndarray:
+    out = np.full(shape, np.nan)
+    out[unit, period] = values
+    return out
 
 
 def _cohorts(
@@ -156,54 +157,65 @@ def build_panel(
     data = df[columns]
     if data[entity].isna().any() or data[time].isna().any():
         raise ValueError(f"staggered_did: missing values in {entity!r} or {time!r}")
-    dup = data.duplicated([entity, time])
-    if dup.any():
-        row = data.loc[dup].iloc[0]
-        raise ValueError(
-            f"staggered_did: more than one row for {entity}={row[entity]}, {time}={row[time]}"
-        )
+    unit, ids = pd.factorize(data[entity], sort=True)
     periods = np.sort(data[time].unique()).astype(float)
     if len(periods) < 2:
         raise ValueError("staggered_did: the panel needs at least two periods")
-    notes: list[str] = []
-    g, cohort_notes, early = _cohorts(
-        _unit_constant(data, cohort, entity, "cohort"), periods, anticipation, cohort
-    )
-    notes += cohort_notes
-    data = data[~data[entity].isin(early)]
-    short = _incomplete_units(data, entity, time, used, periods)
-    if len(short):
-        detail = "; ".join(f"{u}: {why}" for u, why in short.head(5).items())
+    period = np.searchsorted(periods, data[time].to_numpy(float))
+    shape = (len(ids), len(periods))
+    counts = np.bincount(unit * shape[1] + period, minlength=shape[0] * shape[1])
+    if (counts > 1).any():
+        k = int(np.flatnonzero(counts > 1)[0])
+        raise ValueError(
+            f"staggered_did: more than one row for {entity}={ids[k // shape[1]]}, "
+            f"{time}={periods[k % shape[1]]:g}"
+        )
+    ids = np.asarray(ids)
+    g_all = _unit_constant(data[cohort].to_numpy(float), unit, ids, cohort, entity, "cohort")
+    g, notes, early = _cohorts(pd.Series(g_all, index=ids), periods, anticipation, cohort)
+    stack = np.stack([_wide(data[c].to_numpy(float), unit, period, shape) for c in used])
+    short = ~np.isfinite(stack).all(axis=(0, 2)) & ~np.isin(ids, early)
+    if short.any():
+        gaps = (~np.isfinite(stack).all(axis=0)).sum(axis=1)
+        detail = "; ".join(
+            f"{u}: {k} of {shape[1]} periods absent or missing"
+            for u, k in zip(ids[short][:5], gaps[short][:5], strict=True)
+        )
         if unbalanced == "raise":
             raise ValueError(
-                f"staggered_did: unbalanced panel: {len(short)} {entity}(s) lack an outcome or "
-                f"covariate in some period ({detail}). Pass unbalanced='drop' to drop them "
-                "(as R did does by default)"
+                f"staggered_did: unbalanced panel: {int(short.sum())} {entity}(s) lack an "
+                f"outcome or covariate in some period ({detail}). Pass unbalanced='drop' to "
+                "drop them (as R did does by default)"
             )
-        notes.append(f"unbalanced panel: dropped {len(short)} {entity}(s) ({detail})")
-        data = data[~data[entity].isin(short.index)]
-    if data.empty:
+        notes.append(f"unbalanced panel: dropped {int(short.sum())} {entity}(s) ({detail})")
+    keep = ~short & ~np.isin(ids, early)
+    if not keep.any():
         raise ValueError("staggered_did: no complete units left")
-    g = g.loc[np.sort(data[entity].unique())]
+    g = g.loc[ids[keep]]
     if not (g > 0).any():
         raise ValueError(f"staggered_did: no treated units in column {cohort!r} within the window")
-    wide = data.pivot(index=entity, columns=time, values=outcome).loc[g.index, periods]
-    x = np.ones((len(periods), len(g), 1 + len(covariates)))
-    for j, c in enumerate(covariates, start=1):
-        x[:, :, j] = (
-            data.pivot(index=entity, columns=time, values=c).loc[g.index, periods].to_numpy().T
-        )
-    w = np.ones(len(g))
+    x = np.ones((shape[1], int(keep.sum()), 1 + len(covariates)))
+    for j in range(1, len(used)):
+        x[:, :, j] = stack[j][keep].T
+    w = np.ones(int(keep.sum()))
     if weights:
-        w = _unit_constant(data, weights, entity, "weights").loc[g.index].to_numpy(float)
-        if (w < 0).any() or w.mean() <= 0:
+        w = _unit_constant(data[weights].to_numpy(float), unit, ids, weights, entity, "weights")
+        w = w[keep]
+        if not np.isfinite(w).all() or (w < 0).any() or w.mean() <= 0:
             raise ValueError(
                 f"staggered_did: weights in {weights!r} must be >= 0 with a positive mean"
             )
     codes = None
     if cluster:
-        codes = pd.factorize(_unit_constant(data, cluster, entity, "cluster").loc[g.index])[0]
+        per_unit = data.groupby(entity)[cluster].agg(["nunique", "first"]).loc[ids[keep]]
+        if (per_unit["nunique"] > 1).any():
+            raise ValueError(
+                f"staggered_did: cluster column {cluster!r} changes over time within {entity} "
+                f"{_fmt(per_unit.index[per_unit['nunique'] > 1])}"
+            )
+        codes = pd.factorize(per_unit["first"])[0]
+    wide = stack[0][keep]
     return CSPanel(
-        ids=g.index.to_numpy(), periods=periods, y=wide.to_numpy(float),
+        ids=g.index.to_numpy(), periods=periods, y=wide,
         cohort=g.to_numpy(float), x=x, weights=w, cluster=codes, notes=notes,
     )  # fmt: skip

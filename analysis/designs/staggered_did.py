@@ -267,8 +267,9 @@ def staggered_did(
 
 def _wald(res: EstimationResult, terms: list[str]) -> dict[str, Any]:
     """Chi-square test that all ``terms`` are 0 (R did's pre-test), F form for summary()."""
-    b = res.table.set_index("term").loc[terms, "estimate"].to_numpy()
-    chi2 = float(b @ np.linalg.solve(res.vcov.loc[terms, terms].to_numpy(), b))
+    idx = np.flatnonzero(res.table["term"].isin(terms).to_numpy())
+    b = res.table["estimate"].to_numpy()[idx]
+    chi2 = float(b @ np.linalg.solve(res.vcov.to_numpy()[np.ix_(idx, idx)], b))
     p = float(stats.chi2.sf(chi2, len(terms)))
     return {"terms": terms, "statistic": chi2 / len(terms), "df": (len(terms), np.inf),
             "p_value": p, "chi2": chi2, "p_value_chi2": p}  # fmt: skip
