@@ -107,3 +107,15 @@ def test_twfe_biased_robust_estimators_not_under_heterogeneous_cohorts():
     # TWFE uses already-treated cohorts as controls: biased by far more than its noise
     assert abs(bias["twfe"]) > 20 * mc_se["twfe"], (bias, mc_se)
     assert abs(bias["twfe"]) > 1.0
+
+
+def test_anticipation_window_is_left_out(mpdta):
+    res = imputation_did(
+        mpdta, "lemp", entity="countyreal", time="year", cohort="g", anticipation=1
+    )
+    treated_units = mpdta.loc[mpdta["g"] > 0, "countyreal"].nunique()
+    # every treated unit loses the period before its cohort; the 2004 cohort then has no
+    # untreated period left, so its treated observations cannot be imputed
+    assert f"left out {treated_units} observation(s) in the anticipation window" in res.notes
+    cohort_2004 = int(((mpdta["g"] == 2004) & (mpdta["year"] >= 2004)).sum())
+    assert any(f"dropped {cohort_2004} treated observation(s)" in n for n in res.notes)

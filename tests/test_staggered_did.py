@@ -280,3 +280,15 @@ def test_anticipation_shifts_the_base_period(mpdta):
     dy = wide[2007] - wide[2004]  # cohort 2006 with one period of anticipation: base 2004
     expected = dy[g == 2006].mean() - dy[g == 0].mean()
     assert res.estimate("ATT(2006,2007)") == pytest.approx(expected, abs=1e-12)
+
+
+def test_integer_weights_equal_duplicated_units(mpdta):
+    """Weight 2 on a unit gives the point estimates of that unit counted twice."""
+    heavy = mpdta["countyreal"] % 3 == 0
+    weighted = fit(mpdta.assign(w=np.where(heavy, 2.0, 1.0)), weights="w", bootstrap=0)
+    twice = pd.concat([mpdta, mpdta[heavy].assign(countyreal=mpdta["countyreal"] + 100_000)])
+    duplicated = fit(twice, bootstrap=0)
+    assert np.allclose(weighted.table["estimate"], duplicated.table["estimate"], atol=1e-12)
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        a, b = weighted.aggregate(kind).table, duplicated.aggregate(kind).table
+        assert np.allclose(a["estimate"], b["estimate"], atol=1e-12), kind
