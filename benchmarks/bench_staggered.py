@@ -6,7 +6,12 @@ the issue's target is at most 0.2 s. Also times the four aggregations (each with
 own 999-draw band) and ``imputation_did`` on the same panel. Best of three runs after
 a warm-up.
 
-    python benchmarks/bench_staggered.py
+With ``--peers`` it also times diff-diff's ``CallawaySantAnna`` and moderndid's
+``att_gt`` (999 multiplier draws each) and prints their simple ATT beside ours. They
+are benchmark-only peers, not in the lock: run it from a throwaway environment that
+has them and this package's runtime dependencies (``PYTHONPATH=. python ...``).
+
+    python benchmarks/bench_staggered.py [--peers]
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -70,5 +77,40 @@ def main() -> None:
     print(f"  ATT(g,t) cells: {len(fit.table)}; simple ATT {simple:.4f}")
 
 
+def peers(df: pd.DataFrame) -> None:
+    """diff-diff and moderndid on the same panel, 999 multiplier draws each."""
+    from importlib.metadata import version
+
+    warnings.simplefilter("ignore")
+    print("peers (benchmark-only, not in the lock); seconds, best of 3")
+    try:
+        from diff_diff import CallawaySantAnna
+
+        def dd():
+            est = CallawaySantAnna(n_bootstrap=999, seed=1)
+            return est.fit(df, outcome="y", unit="unit", time="year", first_treat="cohort")
+
+        att = dd().overall_att
+        print(f"  diff-diff {version('diff-diff'):<8} CallawaySantAnna  {best_of(dd):8.3f}"
+              f"   simple ATT {att:.4f}")  # fmt: skip
+    except ImportError:
+        print("  diff-diff not installed")
+    try:
+        import moderndid
+
+        def md():
+            return moderndid.att_gt(df, yname="y", tname="year", idname="unit", gname="cohort",
+                                    boot=True, biters=999, random_state=1)  # fmt: skip
+
+        res = md()
+        att = moderndid.aggte(res, type="simple").overall_att
+        print(f"  moderndid {version('moderndid'):<8} att_gt            {best_of(md):8.3f}"
+              f"   simple ATT {att:.4f}")  # fmt: skip
+    except ImportError:
+        print("  moderndid not installed")
+
+
 if __name__ == "__main__":
     main()
+    if "--peers" in sys.argv:
+        peers(panel())

@@ -26,17 +26,18 @@ _SQRT5 = np.sqrt(5.0)
 def multiplier_draws(n: int, draws: int, kind: str, seed: int | None) -> np.ndarray:
     """A ``(draws, n)`` float32 matrix of i.i.d. multiplier weights, mean 0 and variance 1.
 
-    Single precision halves the cost of drawing and of the product with the influence
-    functions; the draws only feed quantiles (critical values), for which 7 digits
-    are ample.
+    The two-point weights come from 32 random bits each (probabilities exact to 2^-32);
+    single precision halves the cost of the product with the influence functions, and
+    the draws only feed quantiles (critical values), for which 7 digits are ample.
     """
     if kind not in MULTIPLIERS:
         raise ValueError(f"multiplier must be one of {MULTIPLIERS}, not {kind!r}")
-    u = np.random.default_rng(seed).random((draws, n), dtype=np.float32)
+    bits = np.random.default_rng(seed).integers(0, 2**32, size=(draws, n), dtype=np.uint32)
     if kind == "rademacher":
-        return np.where(u < 0.5, np.float32(-1.0), np.float32(1.0))
+        return np.where(bits < np.uint32(2**31), np.float32(-1.0), np.float32(1.0))
     p = (_SQRT5 + 1) / (2 * _SQRT5)  # Mammen: P(v = (1 - sqrt5)/2)
-    return np.where(u < p, np.float32((1 - _SQRT5) / 2), np.float32((1 + _SQRT5) / 2))
+    low = bits < np.uint32(round(p * 2**32))
+    return np.where(low, np.float32((1 - _SQRT5) / 2), np.float32((1 + _SQRT5) / 2))
 
 
 def cluster_sums(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:

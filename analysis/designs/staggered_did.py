@@ -101,7 +101,11 @@ def _result(
     crit = np.full(len(terms), z)
     boot_se = np.full(len(terms), np.nan)
     if cs["bootstrap"] > 0 and inf[:, band_rows].shape[1]:
-        v = multiplier_draws(cs["n_boot_rows"], cs["bootstrap"], cs["multiplier"], cs["seed"])
+        if "draws" not in cs:  # one set of draws for ATT(g,t) and every aggregation
+            cs["draws"] = multiplier_draws(
+                cs["n_boot_rows"], cs["bootstrap"], cs["multiplier"], cs["seed"]
+            )
+        v = cs["draws"]
         c, bse = uniform_critical_value(inf[:, band_rows], v, alpha, panel.cluster)
         crit[band_rows] = c
         boot_se[band_rows] = bse
