@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     # boundaries and panel
     "load_boundary_history": "analysis.boundaries",
     "BoundaryHistory": "analysis.boundaries",
+    "merger_cohorts": "analysis.merger_cohorts",
     "harmonise_to_boundaries": "analysis.panel",
     "validate_panel": "analysis.panel",
     "OUTCOMES": "analysis.panel",
