@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.designs._common import as_list
+from analysis.designs._common import FEW_CLUSTERS, as_list
 from analysis.designs._cs_aggregate import aggregate_att
 from analysis.designs._cs_att_gt import CONTROL_GROUPS, EST_METHODS, ATTgt, att_gt
 from analysis.designs._cs_inference import (
@@ -259,6 +259,11 @@ def staggered_did(
     )
     res.cs = cs
     res.notes = [*panel.notes, *fit.notes]
+    if n_rows < FEW_CLUSTERS:
+        res.notes.append(
+            f"only {n_rows} clusters: influence-function standard errors and bands are "
+            "asymptotic in the number of clusters and too narrow with few of them"
+        )
     res.extra.update({"control_group": control_group, "est_method": est_method,
                       "anticipation": int(anticipation), "covariates": covariates})  # fmt: skip
     se = res.table["std_error"]
