@@ -119,3 +119,22 @@ def test_anticipation_window_is_left_out(mpdta):
     assert f"left out {treated_units} observation(s) in the anticipation window" in res.notes
     cohort_2004 = int(((mpdta["g"] == 2004) & (mpdta["year"] >= 2004)).sum())
     assert any(f"dropped {cohort_2004} treated observation(s)" in n for n in res.notes)
+
+
+def test_point_estimates_equal_dense_least_squares_on_unbalanced_mpdta(mpdta):
+    """Independent check: unit and year effects by dense lstsq on the untreated rows."""
+    df = mpdta.drop(index=mpdta.index[::7])  # unbalanced: every 7th row gone
+    res = imputation_did(df, "lemp", entity="countyreal", time="year", cohort="g")
+    treated = ((df["g"] > 0) & (df["year"] >= df["g"])).to_numpy()
+    units = pd.get_dummies(df["countyreal"]).to_numpy(float)
+    years = pd.get_dummies(df["year"]).to_numpy(float)[:, 1:]
+    X = np.hstack([units, years])
+    coef = np.linalg.lstsq(X[~treated], df["lemp"].to_numpy()[~treated], rcond=None)[0]
+    gap = df["lemp"].to_numpy() - X @ coef
+    # a unit whose untreated rows were all removed has no effect to impute from
+    has_untreated = units[~treated].sum(axis=0) > 0
+    keep = treated & (units @ has_untreated).astype(bool)
+    e = (df["year"] - df["g"]).to_numpy()
+    assert res.estimate("overall") == pytest.approx(gap[keep].mean(), abs=1e-10)
+    for h in (0, 1, 2, 3):
+        assert res.estimate(f"event:+{h}") == pytest.approx(gap[keep & (e == h)].mean(), abs=1e-10)
