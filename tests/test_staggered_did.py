@@ -292,3 +292,16 @@ def test_integer_weights_equal_duplicated_units(mpdta):
     for kind in ("simple", "group", "dynamic", "calendar"):
         a, b = weighted.aggregate(kind).table, duplicated.aggregate(kind).table
         assert np.allclose(a["estimate"], b["estimate"], atol=1e-12), kind
+
+
+def test_dynamic_pretrend_test_uses_the_event_time_covariance(dr):
+    agg = dr.aggregate("dynamic")
+    pt = agg.extra["pretrend_test"]
+    assert pt["terms"] == ["event:-3", "event:-2", "event:-1"]
+    b = agg.table.set_index("term").loc[pt["terms"], "estimate"].to_numpy()
+    V = agg.vcov.loc[pt["terms"], pt["terms"]].to_numpy()
+    assert pt["chi2"] == pytest.approx(float(b @ np.linalg.solve(V, b)))
+    assert np.allclose(
+        np.sqrt(np.diag(V)), agg.table.set_index("term").loc[pt["terms"], "std_error"]
+    )
+    assert 0 < pt["p_value"] < 1

@@ -57,7 +57,9 @@ class StaggeredResult(EstimationResult):
         EstimationResult whose table starts with the ``overall`` row, then one row
         per group (``group``), event time (``event_time``) or period (``time``);
         ``cband_low``/``cband_high`` are the simultaneous band over those rows
-        (for ``overall`` its pointwise interval).
+        (for ``overall`` its pointwise interval). For ``dynamic``,
+        ``extra["pretrend_test"]`` is the joint chi-square test that all pre-treatment
+        event times are 0.
         """
         cs = self.cs
         panel: CSPanel = cs["panel"]
@@ -78,6 +80,9 @@ class StaggeredResult(EstimationResult):
         if kind == "dynamic":
             result.extra.update({"reform_year": "cohort's first treated period",
                                  "reference_event_time": None})  # fmt: skip
+            pre = [tm for tm, e in zip(terms[1:], labels[1:], strict=True) if e < 0]
+            if pre:  # joint test of the placebo event times (the cells are correlated)
+                result.extra["pretrend_test"] = _wald(result, pre)
         result.notes = list(self.notes)
         return result
 
