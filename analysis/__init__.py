@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
+    "honest_did": "analysis.inference.honest_did",
     "EstimationResult": "analysis.results",
 }
 
