@@ -36,7 +36,7 @@ from itertools import combinations
 from math import comb
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analysis.inference._r_rng import r_rmvnorm
 
@@ -95,7 +95,7 @@ def dual_vertices(W: np.ndarray) -> np.ndarray:
     out = np.zeros((int(feasible.sum()), m))
     rows = np.repeat(np.arange(len(out)), p)
     out[rows, idx[feasible].ravel()] = np.clip(lam_s[feasible], 0.0, None).ravel()
-    return np.unique(out.round(14), axis=0)
+    return out  # a degenerate vertex may appear twice: harmless in the maxima below
 
 
 def least_favorable_cv(vertices: np.ndarray, sigma: np.ndarray, kappa: float, sims: int = 1000,
@@ -167,14 +167,34 @@ def arp_accept(
         vup = np.minimum(vup, lf_cv)
     zlo, zup, stat = vlo / sigma_b, vup / sigma_b, eta[todo] / sigma_b
     inside = (zlo <= stat) & (stat <= zup)
-    cval = np.zeros_like(stat)
-    if inside.any():
-        q = stats.truncnorm.ppf(1 - size, zlo[inside], zup[inside])
-        cval[inside] = np.maximum(0.0, q)
     # outside the truncation interval HonestDiD does not reject (numerical corner case)
-    reject_second = inside & (stat > cval)
+    reject_second = inside & (stat > 0) & _above_truncated_quantile(stat, zlo, zup, 1 - size)
     reject[np.flatnonzero(todo)[reject_second]] = True
     return ~reject
+
+
+def _normal_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """P(a < Z < b) without cancellation in either tail."""
+    upper = special.ndtr(-a) - special.ndtr(-b)  # accurate for a, b > 0
+    lower = special.ndtr(b) - special.ndtr(a)  # accurate for a, b < 0
+    return np.where(a > 0, upper, lower)
+
+
+def _above_truncated_quantile(x, lo, hi, p):
+    """``x > q_p`` with ``q_p`` the p-quantile of N(0,1) truncated to [lo, hi].
+
+    The same decision as comparing with ``truncnorm.ppf`` (R: TruncatedNormal::norminvp), from
+    two normal probabilities instead of a root search: x > q_p iff the mass above x is less
+    than 1 - p of the mass in [lo, hi]. Where both masses underflow (far tails), fall back on
+    the quantile itself.
+    """
+    total = _normal_mass(lo, hi)
+    above = _normal_mass(x, hi)
+    out = above < (1 - p) * total
+    tiny = total < 1e-250
+    if tiny.any():
+        out[tiny] = x[tiny] > stats.truncnorm.ppf(p, lo[tiny], hi[tiny])
+    return out
 
 
 def rm_accept_grid(
