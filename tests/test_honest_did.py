@@ -284,3 +284,44 @@ def test_relative_magnitudes_coverage_inside_the_set():
         original += lo <= tau[n_pre] <= hi
     assert covered / reps >= 0.95 - 3 * np.sqrt(0.05 * 0.95 / reps)
     assert original / reps < 0.5
+
+
+# -- the vertex enumeration against a linear-programming solver ----------------------------
+
+def test_dual_vertices_give_the_lp_value_and_truncation_points():
+    """eta = max over the enumerated dual vertices equals the primal LP of HonestDiD's
+    ``.test_delta_lp_fn`` (HiGHS here), and gamma stays optimal exactly on [vlo, vup]."""
+    from analysis.inference._honest_rm import (
+        _truncation,
+        change_of_basis,
+        create_a_rm,
+        dual_vertices,
+    )
+
+    rng = np.random.default_rng(11)
+    n_pre, n_post = 3, 4
+    n = n_pre + n_post
+    root = rng.normal(size=(n, n))
+    sigma = root @ root.T / n + np.eye(n)
+    A = create_a_rm(n_pre, n_post, 1.5, -1, True)
+    A = A[np.abs(A[:, n_pre:]).sum(axis=1) > 0]
+    a_gamma = A[:, n_pre:] @ np.linalg.inv(change_of_basis(np.array([0.25, 0.25, 0.25, 0.25])))
+    X, sig_y = a_gamma[:, 1:], A @ sigma @ A.T
+    sd = np.sqrt(np.diag(sig_y))
+    vertices = dual_vertices(np.column_stack([sd, X]))
+    k = X.shape[1]
+    for _ in range(5):
+        y = rng.multivariate_normal(np.zeros(len(sd)), sig_y)
+        lp = optimize.linprog(np.r_[1.0, np.zeros(k)], A_ub=-np.column_stack([sd, X]), b_ub=-y,
+                              bounds=[(None, None)] * (k + 1), method="highs")
+        vals = vertices @ y
+        assert abs(vals.max() - lp.fun) < 1e-9
+        gamma = vertices[[vals.argmax()]]
+        vlo, vup, _ = _truncation(vertices, sig_y, y[:, None], gamma, vals.max()[None])
+        b = sig_y @ gamma[0] / (gamma[0] @ sig_y @ gamma[0])
+        s = y - b * vals.max()
+        for c, optimal in ((vlo[0] + 1e-6, True), (vup[0] - 1e-6, True),
+                           (vlo[0] - 1e-3, False), (vup[0] + 1e-3, False)):
+            if not np.isfinite(c):
+                continue
+            assert (abs((vertices @ (s + b * c)).max() - c) < 1e-9) == optimal
