@@ -32,6 +32,7 @@ point capped at that critical value. The draws are R's (``set.seed(0)``), see
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 from math import comb
 
@@ -72,6 +73,14 @@ def change_of_basis(l_vec: np.ndarray) -> np.ndarray:
     return B[:, cols].T
 
 
+@lru_cache(maxsize=8)
+def _bases(m: int, p: int) -> np.ndarray:
+    """All p-subsets of m rows (cached: the same for every polyhedron of one problem)."""
+    out = np.array(list(combinations(range(m), p)), dtype=np.intp).reshape(-1, p)
+    out.setflags(write=False)
+    return out
+
+
 def dual_vertices(W: np.ndarray) -> np.ndarray:
     """Vertices of ``{lam >= 0 : W'lam = e_1}`` (rows of the returned array)."""
     m, p = W.shape
@@ -82,10 +91,10 @@ def dual_vertices(W: np.ndarray) -> np.ndarray:
             f"({m} moments, {p - 1} nuisance directions); at most {MAX_BASES:,} are supported. "
             "Use fewer post-periods (e.g. drop late event times) for Delta^RM."
         )
-    idx = np.array(list(combinations(range(m), p)), dtype=np.intp).reshape(-1, p)
+    idx = _bases(m, p)
     mats = np.transpose(W[idx], (0, 2, 1))  # W_S'
     det = np.linalg.det(mats)
-    scale = np.prod(np.linalg.norm(W[idx], axis=2), axis=1)
+    scale = np.prod(np.linalg.norm(W, axis=1)[idx], axis=1)  # Hadamard bound on |det|
     ok = np.abs(det) > 1e-12 * scale
     idx, mats = idx[ok], mats[ok]
     e1 = np.zeros(p)
