@@ -5,12 +5,11 @@ Medicaid-expansion event study of HonestDiD's README and of the Mixtape "Advance
 exercise 2, with R's intervals decoded at full precision from the knitr caches committed
 beside those reports.
 
-* Relative magnitudes (C-LF): the R outputs rendered in 2022 (three tables, two samples, two
-  l_vec) are reproduced exactly: the same grid points (to 4e-8). The README's current table
-  (rendered March 2024) is matched to 3 decimals only, by at most 3.4e-4: its endpoints are
-  not points of any 1000-point grid over +/- 20 standard errors (the package's default, which
-  it has not changed since), so that rendering did not come from the released grid code and
-  cannot be reproduced more closely from the package source.
+* Relative magnitudes (C-LF): every table is reproduced exactly, i.e. on the same points of
+  the theta grid (to 4e-8; the grid spacing is ~3.6e-4). The README's current tables (rendered
+  March 2024) used the grid of HonestDiD commit 888de5e "Fixed grid to match Stata's
+  improvement" (centred on the estimate, widened with Mbar; our default ``grid="stata"``),
+  the 2022 renderings the master branch's +/- 20 standard errors around 0 (``grid="r"``).
 * Smoothness (FLCI): within 3.1e-5 everywhere. R takes the folded-normal quantile from 10^6
   simulated draws, we compute it exactly; with R's draws emulated the gap shrinks to 1.1e-5.
 """
@@ -56,6 +55,7 @@ def _run(name, ref):
         kw["M"] = ref["M"]
     elif ref["restriction"] == "RM":
         kw["Mbar"] = ref["Mbar"]
+        kw["grid"] = ref["grid"]
     res = honest_did(betahat=b, sigma=V, num_pre_periods=n_pre, num_post_periods=n_post, **kw)
     rows = res.table[res.table["restriction"] == ref["restriction"]]
     return rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy()
@@ -80,15 +80,10 @@ def test_betahat_sigma_are_fixest_s():
 @pytest.mark.parametrize(("name", "ref"), _references("RM"))
 def test_relative_magnitudes_against_r(name, ref):
     lo, hi = _run(name, ref)
-    if "2024" in ref["source"]:
-        # the README's current rendering: 3 decimals (|diff| < 5e-4), see module docstring
-        assert np.abs(lo - ref["lb"]).max() < 3.5e-4
-        assert np.abs(hi - ref["ub"]).max() < 3.5e-4
-    else:
-        # the same grid points (spacing ~3.6e-4); what remains (< 4e-8) is sigma's relative
-        # gap to R's of ~6e-7, fixest's demeaning tolerance
-        np.testing.assert_allclose(lo, ref["lb"], atol=1e-6)
-        np.testing.assert_allclose(hi, ref["ub"], atol=1e-6)
+    # the same grid points (spacing ~3.6e-4); what remains (< 4e-8) is sigma's relative gap
+    # to R's of ~6e-7, fixest's demeaning tolerance
+    np.testing.assert_allclose(lo, ref["lb"], atol=1e-6)
+    np.testing.assert_allclose(hi, ref["ub"], atol=1e-6)
     if "printed" in ref:
         np.testing.assert_allclose(lo, ref["printed"]["lb"], atol=5e-4)
         np.testing.assert_allclose(hi, ref["printed"]["ub"], atol=5e-4)

@@ -228,6 +228,7 @@ def honest_did(
     alpha: float = 0.05,
     rm_method: str = "C-LF",
     grid_points: int = 1000,
+    grid: str = "stata",
     grid_bounds: tuple[float, float] | None = None,
 ) -> HonestDiDResult:
     """Rambachan-Roth (2023) robust intervals for an event-study effect, and breakdown values.
@@ -261,9 +262,14 @@ def honest_did(
     restrictions : which of "SD" and "RM" to run.
     alpha : 1 - coverage.
     rm_method : "C-LF" (least-favourable hybrid, HonestDiD's default) or "Conditional".
-    grid_points, grid_bounds : grid of theta values over which the RM confidence set is
-        computed by test inversion (default as HonestDiD: 1,000 points on +/- 20 standard
-        errors of ``l'betahat_post``); interval ends are grid points.
+    grid_points, grid, grid_bounds : the RM confidence set is found by test inversion on
+        ``grid_points`` (default 1,000) values of theta, so its ends are grid points.
+        ``grid="stata"`` (default) centres the grid on ``l'betahat_post`` with half-width
+        ``20 se + Mbar * sum_t t |l_t| * (largest pre-period change of betahat)``, as Stata's
+        honestdid, moderndid and the rendering of HonestDiD's README (its March 2024 table
+        is reproduced exactly); ``grid="r"`` is HonestDiD's master-branch default,
+        ``+/- 20 se`` around zero (reproduces its 2022 outputs exactly). ``grid_bounds``
+        fixes both ends instead.
 
     Returns
     -------
@@ -341,11 +347,21 @@ def honest_did(
         if n_pre < 2 and rm_method:
             notes.append("one pre-period: Delta^RM bounds post-period changes by the single "
                          "pre-period change")
-        lo_g, hi_g = grid_bounds if grid_bounds is not None else (-20 * sd_theta, 20 * sd_theta)
-        theta = np.linspace(lo_g, hi_g, int(grid_points))
+        if grid not in ("stata", "r"):
+            raise ValueError(f"honest_did: grid must be 'stata' or 'r', not {grid!r}")
         hybrid = "LF" if rm_method == "C-LF" else "ARP"
+        max_pre = float(np.abs(np.diff(np.r_[b[:n_pre], 0.0])).max())
+        weight = float(np.arange(1, n_post + 1) @ np.abs(lv))
 
         def rm_interval(mbar: float) -> tuple[float, float]:
+            if grid_bounds is not None:
+                lo_g, hi_g = grid_bounds
+            elif grid == "r":
+                lo_g, hi_g = -20 * sd_theta, 20 * sd_theta
+            else:
+                half = 20 * sd_theta + mbar * weight * max_pre
+                lo_g, hi_g = theta_hat - half, theta_hat + half
+            theta = np.linspace(lo_g, hi_g, int(grid_points))
             accept = rm_accept_grid(b, V, n_pre, n_post, lv, float(mbar), theta, alpha, hybrid)
             if not accept.any():
                 return np.nan, np.nan
