@@ -8,6 +8,11 @@ defaults. Also the breakdown values (bisection, extra intervals) and a longer ev
 seconds, best of ``REPEATS`` runs.
 
     python benchmarks/bench_honest_did.py
+    MODERNDID_PYTHON=/tmp/mdvenv/bin/python python benchmarks/bench_honest_did.py
+
+With ``MODERNDID_PYTHON`` (an interpreter of a throwaway environment with
+``moderndid[didhonest]``, never this project's lock) the README's grids (6 M, 4 Mbar) are
+also timed with moderndid, once each, and both packages' intervals printed.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import json  # noqa: E402
 import platform  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -40,6 +46,26 @@ def best_of(fn, repeats: int = REPEATS) -> float:
     return min(times)
 
 
+MODERNDID = """
+import json, sys, time
+import numpy as np
+from moderndid.didhonest import create_sensitivity_results_rm, create_sensitivity_results_sm
+ex = json.load(open(sys.argv[1]))["examples"]["readme"]
+kw = dict(betahat=np.array(ex["betahat"]), sigma=np.array(ex["sigma"]), num_pre_periods=5,
+          num_post_periods=2)
+t = time.perf_counter()
+sm = create_sensitivity_results_sm(**kw, m_vec=np.arange(6) * 0.01)
+t_sm = time.perf_counter() - t
+t = time.perf_counter()
+rm = create_sensitivity_results_rm(**kw, m_bar_vec=np.array([0.5, 1.0, 1.5, 2.0]))
+t_rm = time.perf_counter() - t
+print(f"  moderndid 6 M (FLCI)               {t_sm:8.3f}")
+print(f"  moderndid 4 Mbar (C-LF)            {t_rm:8.3f}")
+print("  moderndid FLCI lb/ub:", np.round(sm["lb"].to_numpy(), 6), np.round(sm["ub"].to_numpy(), 6))
+print("  moderndid C-LF lb/ub:", np.round(rm["lb"].to_numpy(), 6), np.round(rm["ub"].to_numpy(), 6))
+"""
+
+
 def main() -> None:
     ex = json.loads(FIXTURE.read_text())["examples"]["readme"]
     b, V = np.array(ex["betahat"]), np.array(ex["sigma"])
@@ -59,6 +85,14 @@ def main() -> None:
     ]
     for label, fn in rows:
         print(f"  {label:<34} {best_of(fn):8.3f}")
+    readme = honest_did(**kw, M=np.arange(6) * 0.01, Mbar=[0.5, 1.0, 1.5, 2.0])
+    for r in ("SD", "RM"):
+        rows_r = readme.table[readme.table["restriction"] == r]
+        print(f"  ours {r} lb/ub:", np.round(rows_r["ci_low"].to_numpy(), 6),
+              np.round(rows_r["ci_high"].to_numpy(), 6))
+    peer = os.environ.get("MODERNDID_PYTHON")
+    if peer:
+        subprocess.run([peer, "-c", MODERNDID, str(FIXTURE)], check=True)
 
     rng = np.random.default_rng(0)
     n_pre, n_post = 4, 9
