@@ -16,7 +16,9 @@ the differential trend ``delta`` is not zero but lies in a restriction set:
 Validated against the R package (``tests/test_honest_did.py``), from the same betahat and
 sigma: the Medicaid example of HonestDiD's README and of the Mixtape "Advanced DID" exercise.
 The Delta^RM intervals are R's to the grid point; the FLCI within 3.1e-5 (R simulates a
-quantile that is computed exactly here).
+quantile that is computed exactly here). With many pre-periods the FLCI's half-length is
+nearly flat in directions that move its centre: on the vignette's Lovenheim-Willen example
+(9 pre-periods) the widths agree with R's to 0.12% and the centres to 0.4% of the width.
 """
 
 from __future__ import annotations
