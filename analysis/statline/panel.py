@@ -155,6 +155,7 @@ def build_statline_panel(raw_dir: str | Path | None = None):
         columns[column], found = _stitch(column, [(s, reader.series(s)) for s in sources])
         seams += found
     seams += _cross_checks(reader)
+    coded = _check_printed_codes(reader)
     measured = measured_population(raw_dir / "03759ned")
     population, routes = derive_population(reader, measured)
     columns[schema.POPULATION] = population
@@ -176,6 +177,7 @@ def build_statline_panel(raw_dir: str | Path | None = None):
             "youth_population": "young people aged 0-22 (CBS: jongeren tot 23 jaar) = "
             "youth_care_users / JongerenMetJeugdzorgRelatief_2 * 100 (84134NED, 85099NED); "
             "counts are rounded to 5 and the % to 0.1 by CBS, so it is approximate",
+            "names_checked_against_printed_gm_codes": coded,
             "regional_aggregates_left_out": reader.aggregates,
             "n_regional_aggregates_left_out": sum(len(v) for v in reader.aggregates.values()),
             "figures_outside_lifetime_left_out": reader.outside_lifetime,
@@ -266,6 +268,28 @@ def _cross_checks(reader: TableReader) -> list[dict]:
                          )}
                     )  # fmt: skip
     return seams
+
+
+# The Wmo-per-district tables print the GM code (Codering_3) beside each municipal name.
+CODED_TABLES = ("84751NED", "84752NED", "84753NED", "85047NED")
+
+
+def _check_printed_codes(reader: TableReader) -> dict[str, int]:
+    """Every name mapped in a table that prints GM codes must land on the printed code."""
+    checked = {}
+    for table in CODED_TABLES:
+        frame = reader.table(table)
+        printed = frame["Codering_3"].str.strip()
+        wrong = frame[frame[schema.MUNICIPALITY] != printed]
+        if len(wrong):
+            first = wrong.iloc[0]
+            raise ValueError(
+                f"{table}: {first['region']!r} in {first['year']} maps to "
+                f"{first[schema.MUNICIPALITY]} but CBS prints {first['Codering_3']}"
+            )
+        reader.series(Source(table, "WmoClienten_5", WMO_TOTAL_NEW))  # records absentees
+        checked[table] = len(frame)
+    return checked
 
 
 # --------------------------------------------------------------------------- the panel
