@@ -337,3 +337,10 @@ def test_a_changed_vendored_file_is_refused(tmp_path):
     path.write_bytes(path.read_bytes().replace(b"550.0", b"551.0", 1))
     with pytest.raises(ValueError, match="84134NED.csv does not match its manifest sha256"):
         build_panel("statline", raw_dir=raw, out_dir=tmp_path / "out")
+
+
+def test_boundary_years_before_2015_are_refused_with_the_reason(tmp_path):
+    # mapping 2015+ codes back onto 2012 needs populations the bundle does not have
+    with pytest.raises(ValueError, match="choose --boundary-year 2015 or later"):
+        build_panel("statline", boundary_year=2012, baseline_year=2015, out_dir=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing half-written
