@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
+    "randomisation_inference": "analysis.inference.randomisation",
     "EstimationResult": "analysis.results",
 }
 
