@@ -272,7 +272,10 @@ def _threshold_assignments(population: np.ndarray, observed: np.ndarray,
                            bounds: tuple[float, float]) -> np.ndarray:
     """Every distinct labelling ``population >= c`` for a cut ``c`` in ``bounds``."""
     lo, hi = bounds
-    cuts = np.unique(np.concatenate([[lo], population[(population > lo) & (population <= hi)]]))
+    # c in (p_k, p_k+1] gives population >= p_k+1, so the cuts that matter are the
+    # populations in [lo, hi] and hi itself (population > the last one below hi)
+    inside = population[(population >= lo) & (population <= hi)]
+    cuts = np.unique(np.concatenate([[lo, hi], inside]))
     D = (population[:, None] >= cuts[None, :]).astype(float)
     D = np.unique(np.column_stack([observed, D]), axis=1)
     return D[:, (D.sum(axis=0) > 0) & (D.sum(axis=0) < len(population))]
