@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "randomisation_inference": "analysis.inference.randomisation",
+    "power": "analysis.inference.power",
     "EstimationResult": "analysis.results",
 }
 

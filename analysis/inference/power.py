@@ -1,0 +1,479 @@
+"""Power and the minimum detectable effect (MDE) of the designs, on the user's own panel.
+
+The synthetic generator's data-generating process (:mod:`analysis.synthetic`: unit
+effects, year effects, stationary AR(1) errors, a planted reform effect) is calibrated to
+the panel at hand, then replicated on that panel's own units, years, size labels and
+doses, so the answer is about the data the user has:
+
+1. **calibrate** (:func:`calibrate`): the within residuals ``e`` of
+   ``y ~ x | unit + year`` (``x`` the design's regressor) give the AR(1) coefficient
+   and the stationary error s.d. Demeaning by unit biases both downwards (Nickell
+   1981); the bias is removed exactly for an AR(1): with ``R(rho)`` the correlation
+   matrix of a unit's years and ``M`` its demeaning matrix, ``rho`` solves
+   ``sum e_t e_t-1 / sum e^2 = sum tr(L M R M) / sum tr(M R M)`` and
+   ``sd^2 = sum e^2 / sum tr(M R M)``. The fitted unit and year effects are kept as
+   they are; the unit-effect s.d. is reported net of the error that averaging
+   leaves in it;
+2. **simulate** ``reps`` panels ``y = fitted effects + AR(1) errors`` and plant an
+   effect ``delta`` times the design's own regressor (``large x post``, or
+   ``(dose - mean) x post``): a constant effect from 2015 on. Every design here is
+   least squares with a fixed design matrix, so the estimate and the CR1 cluster
+   scores are linear in ``delta``: one set of draws gives the whole power curve
+   (common random numbers, a smooth curve), all replications are estimated at once
+   on the design's own demeaned system (``result.fit``), with its own small-sample
+   factor and t(G-1) reference;
+3. **MDE**: the smallest ``delta`` rejected (two-sided, ``level``) in ``target`` of the
+   replications, with its Monte Carlo s.e. ``sqrt(target (1 - target) / reps) /
+   slope`` (slope of the normal approximation of the power curve at the MDE). Beside
+   it the analytic approximation of Bloom (1995),
+   ``MDE = (t_{1-level/2} + t_{target}) SE``, with the design's CR1 SE on the panel.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from analysis import schema
+from analysis.inference.covariance import nested_k
+from analysis.inference.fe import FixedEffect, demean
+from analysis.results import PALETTE, EstimationResult
+from analysis.synthetic import YEARS as SYNTHETIC_YEARS
+from analysis.synthetic import OutcomeDGP, SyntheticParams, _ar1
+
+_CHUNK = 250  # replications simulated at once
+
+
+# -- designs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PowerDesign:
+    """A design whose power :func:`power` can simulate.
+
+    ``fit(panel, outcome, options)`` returns the design's result on the panel and the
+    term tested. Any design that is least squares with a fixed design matrix and
+    one-way CR1 errors works; add it to :data:`DESIGNS`.
+    """
+
+    label: str
+    effect_unit: str
+    fit: Callable[[pd.DataFrame, str, dict], tuple[EstimationResult, str]]
+
+
+def _large_vs_small(panel: pd.DataFrame, outcome: str, options: dict):
+    from analysis.designs.twfe import twfe
+    from analysis.evaluation import LARGE_POST, large_at
+
+    data = large_at(panel, options.get("threshold", schema.LARGE_THRESHOLD))
+    return twfe(data, outcome, [LARGE_POST], cluster=options.get("cluster", "entity")), LARGE_POST
+
+
+def _intensity(panel: pd.DataFrame, outcome: str, options: dict):
+    from analysis.designs.intensity import intensity_did
+
+    result = intensity_did(panel, outcome, dose=options.get("dose", schema.INTENSITY), bins=0,
+                           cluster=options.get("cluster", "entity"))
+    return result, result.extra["term"]
+
+
+DESIGNS: dict[str, PowerDesign] = {
+    "large_vs_small": PowerDesign(
+        "large vs small (TWFE, large x post)", "outcome units, large minus small", _large_vs_small
+    ),
+    "intensity": PowerDesign(
+        "intensity (dose x post)", "outcome units per unit of dose", _intensity
+    ),
+}
+
+
+# -- calibration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The panel's error process and effects, as the synthetic generator parametrises them."""
+
+    outcome: str
+    rho: float  # AR(1) coefficient of the errors (Nickell-corrected)
+    sd: float  # stationary s.d. of the AR(1) errors
+    rho_within: float  # raw lag-1 autocorrelation of the within residuals
+    residual_sd: float  # s.d. of the within residuals
+    unit_sd: float  # s.d. of the unit effects, net of averaged error
+    unit_share: float  # unit_sd^2 / (unit_sd^2 + sd^2)
+    n_units: int
+    n_years: int
+    unit_effects: pd.Series = field(repr=False)
+    year_effects: pd.Series = field(repr=False)
+
+    def synthetic_params(
+        self, base: SyntheticParams | None = None, log_population: pd.Series | None = None
+    ) -> SyntheticParams:
+        """``SyntheticParams`` for :func:`analysis.simulate_panel` with this calibration.
+
+        The outcome gets this panel's error s.d., unit-effect s.d. and year path
+        (which needs the generator's years, 2010-2023) and no reform effect; ``rho``
+        is shared by all outcomes in the generator. With ``log_population`` (per
+        unit, as the unit effects) the unit effects' level and slope in log
+        population are fitted as well.
+        """
+        base = base or SyntheticParams()
+        years = tuple(int(y) for y in self.year_effects.index)
+        if years != SYNTHETIC_YEARS:
+            raise ValueError(
+                f"the generator simulates {SYNTHETIC_YEARS[0]}-{SYNTHETIC_YEARS[-1]}; this panel "
+                f"has years {years[0]}-{years[-1]} ({len(years)})"
+            )
+        level, slope = float(self.unit_effects.mean()), 0.0
+        if log_population is not None:
+            x = log_population.loc[self.unit_effects.index].to_numpy() - 10.4
+            slope, level = np.polyfit(x, self.unit_effects.to_numpy(), 1)
+        dgp = OutcomeDGP(
+            level=float(level), size_slope=float(slope), unit_sd=self.unit_sd, sd=self.sd,
+            year_path=tuple(float(v) for v in self.year_effects - self.year_effects.iloc[0]),
+            effect_by_size_class=(0.0, 0.0, 0.0, 0.0), intensity_slope=0.0,
+        )
+        return replace(base, rho=self.rho, outcomes={**base.outcomes, self.outcome: dgp})
+
+
+def _unit_patterns(units: np.ndarray, years: np.ndarray) -> dict[tuple, list[int]]:
+    """Units grouped by the calendar years they are observed in."""
+    out: dict[tuple, list[int]] = {}
+    for u in np.unique(units):
+        out.setdefault(tuple(np.sort(years[units == u])), []).append(int(u))
+    return out
+
+
+def _moments(rho: float, patterns: dict[tuple, list[int]]) -> tuple[float, float, float]:
+    """Expected sum e^2, sum e_t e_t-1 (consecutive years) and sum of unit-mean variances
+    of unit-demeaned AR(1) errors with unit variance."""
+    total = lag = mean_var = 0.0
+    for pattern, members in patterns.items():
+        t = np.asarray(pattern, dtype=float)
+        R = rho ** np.abs(t[:, None] - t[None, :])
+        T = len(t)
+        M = np.eye(T) - 1.0 / T
+        C = M @ R @ M
+        n = len(members)
+        total += n * np.trace(C)
+        consecutive = np.flatnonzero(np.diff(t) == 1)
+        lag += n * float(C[consecutive + 1, consecutive].sum())
+        mean_var += n * R.sum() / T**2
+    return total, lag, mean_var
+
+
+def calibrate(
+    y: np.ndarray, x: np.ndarray | None, units: np.ndarray, years: np.ndarray, outcome: str = "y"
+) -> Calibration:
+    """Calibrate the generator's error process to ``y ~ x | unit + year`` (see module doc).
+
+    ``units`` and ``years`` are per observation (years as calendar integers).
+    """
+    y = np.asarray(y, dtype=float)
+    ucodes, uniques = pd.factorize(units, sort=True)
+    years = np.asarray(years, dtype=int)
+    tcodes, tuniq = pd.factorize(years, sort=True)
+    effects = [FixedEffect("unit", ucodes, len(uniques)), FixedEffect("year", tcodes, len(tuniq))]
+    cols = [y] if x is None else [y, np.asarray(x, dtype=float)]
+    both = demean(np.column_stack(cols), effects)
+    e = both[:, 0]
+    b = 0.0
+    if x is not None:
+        b = float(both[:, 1] @ both[:, 0] / (both[:, 1] @ both[:, 1]))
+        e = both[:, 0] - b * both[:, 1]
+    fitted = y - (0.0 if x is None else b * cols[1]) - e  # unit + year effects
+    patterns = _unit_patterns(ucodes, years)
+    order = np.lexsort((years, ucodes))
+    es, us, ys = e[order], ucodes[order], years[order]
+    pair = (us[1:] == us[:-1]) & (ys[1:] - ys[:-1] == 1)
+    ratio = float(es[1:][pair] @ es[:-1][pair] / (e @ e))
+
+    def gap(rho: float) -> float:
+        total, lag, _ = _moments(rho, patterns)
+        return lag / total - ratio
+
+    lo, hi = -0.95, 0.995
+    if gap(lo) > 0 or gap(hi) < 0:
+        raise ValueError(
+            f"{outcome}: residual autocorrelation {ratio:.3f} is outside what an AR(1) with "
+            f"|rho| < 1 can give after demeaning; the panel may have too few years per unit"
+        )
+    rho = float(optimize.brentq(gap, lo, hi, xtol=1e-10))
+    total, _, mean_var = _moments(rho, patterns)
+    sd = float(np.sqrt(e @ e / total))
+    year_fx = pd.Series(fitted, index=tuniq[tcodes]).groupby(level=0).mean()
+    unit_fx = pd.Series(fitted - year_fx.loc[years].to_numpy(), index=uniques[ucodes])
+    unit_fx = unit_fx.groupby(level=0).mean()
+    unit_var = max(float(unit_fx.var(ddof=1)) - sd**2 * mean_var / len(uniques), 0.0)
+    return Calibration(
+        outcome=outcome, rho=rho, sd=sd, rho_within=ratio,
+        residual_sd=float(np.sqrt(e @ e / len(e))), unit_sd=float(np.sqrt(unit_var)),
+        unit_share=float(unit_var / (unit_var + sd**2)), n_units=len(uniques), n_years=len(tuniq),
+        unit_effects=unit_fx, year_effects=year_fx,
+    )
+
+
+# -- simulation ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Draws:
+    """Per replication: the null estimate and the squared-CR1 pieces, linear in delta."""
+
+    b0: np.ndarray
+    q0: np.ndarray
+    q1: np.ndarray
+    q2: np.ndarray
+    b_planted: float
+    ssc: float
+    df: float
+
+    def t_stat(self, delta: float) -> np.ndarray:
+        var = self.ssc * (self.q0 + 2 * delta * self.q1 + delta**2 * self.q2)
+        return (self.b0 + delta * self.b_planted) / np.sqrt(var)
+
+    def power(self, delta: float, level: float) -> float:
+        return float(np.mean(np.abs(self.t_stat(delta)) > stats.t.ppf(1 - level / 2, self.df)))
+
+
+def _simulate(result: EstimationResult, term: str, cal: Calibration, fitted: np.ndarray,
+              unit_codes: np.ndarray, year_index: np.ndarray, n_years: int, reps: int,
+              seed: int) -> _Draws:
+    fit = result.fit
+    if len(fit.extra["cluster"]) != 1 or not fit.cov.se_type.startswith("CR1"):
+        raise ValueError(f"power: {result.design} must use one-way CR1 errors "
+                         f"(it has {fit.cov.se_type})")
+    frame = fit.extra["frame"]
+    codes = pd.factorize(frame[fit.extra["cluster"][0]], sort=True)[0]
+    G = int(codes.max()) + 1
+    n, k = fit.X.shape
+    ssc = G / (G - 1) * (n - 1) / (n - nested_k(k, fit.effects, [codes]))
+    j = fit.names.index(term)
+    h = fit.X @ fit.bread[j]  # the term's row of (X'X)^-1 X'
+    sw = np.ones(n) if fit.weights is None else np.sqrt(fit.weights)
+
+    def scores(U: np.ndarray) -> np.ndarray:
+        out = np.zeros((G, U.shape[1]))
+        np.add.at(out, codes, h[:, None] * U)
+        return out
+
+    def solve(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Vd = demean(V, fit.effects, fit.weights) * sw[:, None]
+        B = fit.bread @ (fit.X.T @ Vd)
+        return B[j], scores(Vd - fit.X @ B)
+
+    b_p, s_p = solve(fit.X_raw[:, [j]])
+    rng = np.random.default_rng(seed)
+    n_units = int(unit_codes.max()) + 1
+    parts: dict[str, list] = {"b0": [], "q0": [], "q1": []}
+    for start in range(0, reps, _CHUNK):
+        r = min(_CHUNK, reps - start)
+        errors = _ar1(rng, n_years, n_units * r, cal.rho, cal.sd).reshape(n_years, n_units, r)
+        b0, S = solve(fitted[:, None] + errors[year_index, unit_codes])
+        parts["b0"].append(b0)
+        parts["q0"].append(np.einsum("gr,gr->r", S, S))
+        parts["q1"].append(S.T @ s_p[:, 0])
+    joined = {key: np.concatenate(v) for key, v in parts.items()}
+    return _Draws(joined["b0"], joined["q0"], joined["q1"],
+                  np.full(reps, float(s_p[:, 0] @ s_p[:, 0])), float(b_p[0]), ssc,
+                  float(fit.cov.df_resid))
+
+
+def _mde(draws: _Draws, level: float, target: float, scale: float) -> float:
+    """Smallest positive delta with power >= target (bisection on the step function)."""
+    lo, hi = 0.0, scale
+    while draws.power(hi, level) < target:
+        lo, hi = hi, 2 * hi
+        if hi > 1e6 * scale:
+            return float("inf")
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if draws.power(mid, level) >= target else (mid, hi)
+    return hi
+
+
+# -- the public function ------------------------------------------------------------------
+
+
+@dataclass
+class PowerResult:
+    """Power curves and MDEs of one outcome under each design."""
+
+    outcome: str
+    table: pd.DataFrame  # one row per design: MDE simulated and analytic, calibration
+    curves: pd.DataFrame  # design, effect, effect_over_se, power, mc_se
+    calibration: dict[str, Calibration]
+    level: float
+    target: float
+    reps: int
+    seed: int
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        cols = ["design", "se", "mde", "mde_mc_se", "mde_bloom", "rho", "sd", "unit_share"]
+        return (f"power of {self.outcome}: level {self.level}, target power {self.target}, "
+                f"{self.reps} replications (seed {self.seed})\n"
+                + self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def plot(self, axes=None):
+        """One power curve per design, the target and each MDE marked."""
+        import matplotlib.pyplot as plt
+
+        designs = list(self.table["design"])
+        if axes is None:
+            _, axes = plt.subplots(1, len(designs), figsize=(4.5 * len(designs), 3.8),
+                                   squeeze=False)
+            axes = axes[0]
+        for ax, row in zip(np.atleast_1d(axes), self.table.itertuples(index=False), strict=True):
+            curve = self.curves[self.curves["design"] == row.design]
+            ax.fill_between(curve["effect"], curve["power"] - 2 * curve["mc_se"],
+                            curve["power"] + 2 * curve["mc_se"], color=PALETTE[0], alpha=0.2)
+            ax.plot(curve["effect"], curve["power"], color=PALETTE[0], label="simulated")
+            ax.axhline(self.target, color="grey", lw=0.8, ls="--")
+            ax.axvline(row.mde, color=PALETTE[1], lw=1.5, label=f"MDE {row.mde:.3g}")
+            ax.axvline(row.mde_bloom, color=PALETTE[2], lw=1, ls=":",
+                       label=f"Bloom {row.mde_bloom:.3g}")
+            ax.set_ylim(0, 1)
+            ax.set_xlabel(f"Planted effect ({row.effect_unit})")
+            ax.set_ylabel(f"Power at level {self.level:g}")
+            ax.set_title(f"{row.label}: {self.outcome}")
+            ax.legend(frameon=False, loc="lower right")
+        return axes
+
+
+def power(
+    panel: pd.DataFrame,
+    outcome: str,
+    designs: Sequence[str] = ("large_vs_small", "intensity"),
+    effects: Sequence[float] | None = None,
+    reps: int = 1000,
+    level: float = 0.05,
+    target: float = 0.8,
+    seed: int = 0,
+    threshold: float = schema.LARGE_THRESHOLD,
+    dose: str = schema.INTENSITY,
+    cluster: str = "entity",
+    entity: str = schema.MUNICIPALITY,
+    time: str = schema.YEAR,
+) -> PowerResult:
+    """Power curves and the minimum detectable effect (MDE) of each design on this panel.
+
+    Answers "could these data have detected an effect of the size we care about?".
+    The generator's process (unit and year effects, AR(1) errors) is calibrated to the
+    panel (:func:`calibrate`), ``reps`` panels are simulated on the panel's own units,
+    years, size labels and doses with an effect ``delta`` planted on the design's
+    regressor, each is estimated with the design's own CR1 test, and the share of
+    rejections at ``level`` is the power. The MDE is the smallest effect detected in
+    ``target`` (80%) of replications; ``mde_bloom`` is Bloom's (1995) approximation
+    ``(t_{1-level/2} + t_{target}) x SE`` with the design's standard error on the panel.
+    See the module docstring for the method.
+
+    What it assumes, and when it misleads: the errors are an AR(1) common to all
+    units (no heteroskedasticity by size, no spatial or common shocks beyond the year
+    effects), the effect is constant from 2015 and the design's assumption holds (no
+    differential pre-trend). A panel with heavier-tailed, size-dependent or
+    cross-sectionally correlated errors has less power than shown. The MDE is for the
+    CR1 test; the wild bootstrap has nearly the same power with 342 clusters.
+
+    Parameters
+    ----------
+    panel : DataFrame with the design's columns (``baseline_population`` for
+        ``large_vs_small``, ``dose`` for ``intensity``).
+    outcome : outcome column.
+    designs : keys of :data:`DESIGNS` (``"large_vs_small"``, ``"intensity"``).
+    effects : planted effects for the curves (in each design's unit, see ``effect_unit``);
+        default 0 to 5 standard errors of each design in 41 steps.
+    reps : simulated panels (the curves and MDEs reuse the same draws).
+    level, target : test level and the power that defines the MDE.
+    seed : seed of ``numpy.random.default_rng`` for the errors.
+    threshold, dose, cluster : passed to the designs.
+    entity, time : the panel's identifiers.
+
+    Returns
+    -------
+    PowerResult
+        ``.table`` (per design: ``se``, ``mde`` with ``mde_mc_se``, ``mde_bloom``,
+        ``sd_estimates`` of the simulated estimates and the calibration), ``.curves``
+        and ``.plot()``.
+
+    Examples
+    --------
+    >>> from analysis import power
+    >>> from analysis.synthetic import simulate_panel
+    >>> res = power(simulate_panel(1).panel, "wmo_per_1000", reps=200)
+    >>> list(res.table["design"])
+    ['large_vs_small', 'intensity']
+    >>> bool((abs(res.table["mde"] / res.table["mde_bloom"] - 1) < 0.15).all())
+    True
+    """
+    unknown = [d for d in designs if d not in DESIGNS]
+    if unknown:
+        raise ValueError(f"power: unknown design(s) {unknown}; available: {sorted(DESIGNS)}")
+    if not 0 < level < 1 or not 0 < target < 1:
+        raise ValueError(f"power: level and target must be in (0, 1), got {level}, {target}")
+    if reps < 10:
+        raise ValueError(f"power: reps must be at least 10, got {reps}")
+    options = {"threshold": threshold, "dose": dose, "cluster": cluster}
+    rows, curves, calibrations, notes = [], [], {}, []
+    for name in designs:
+        spec = DESIGNS[name]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result, term = spec.fit(panel, outcome, options)
+        notes += [f"{name}: {w.message}" for w in caught]
+        frame = result.fit.extra["frame"]
+        j = result.fit.names.index(term)
+        years = frame[time].to_numpy(dtype=int)
+        cal = calibrate(result.fit.y_raw, result.fit.X_raw[:, j], frame[entity].to_numpy(),
+                        years, outcome)
+        calibrations[name] = cal
+        ucodes = pd.factorize(frame[entity], sort=True)[0]
+        x = result.fit.X_raw[:, j]
+        fitted = result.fit.y_raw - _within_part(result.fit.y_raw, x, ucodes, years)
+        draws = _simulate(result, term, cal, fitted, ucodes, years - years.min(),
+                          int(years.max() - years.min() + 1), reps, seed)
+        se = result.std_error(term)
+        grid = np.linspace(0, 5 * se, 41) if effects is None else np.asarray(effects, float)
+        pw = np.array([draws.power(d, level) for d in grid])
+        curves.append(pd.DataFrame({"design": name, "effect": grid, "effect_over_se": grid / se,
+                                    "power": pw, "mc_se": np.sqrt(pw * (1 - pw) / reps)}))
+        rows.append(_summary_row(name, spec, term, se, draws, cal, level, target, reps))
+    return PowerResult(outcome, pd.DataFrame(rows), pd.concat(curves, ignore_index=True),
+                       calibrations, level, target, reps, seed, list(dict.fromkeys(notes)))
+
+
+def _within_part(y: np.ndarray, x: np.ndarray, units: np.ndarray, years: np.ndarray):
+    """``b x + e`` of ``y = unit + year + b x + e``: what is not a unit or year effect."""
+    tcodes, tuniq = pd.factorize(years, sort=True)
+    effects = [FixedEffect("unit", units, int(units.max()) + 1),
+               FixedEffect("year", tcodes, len(tuniq))]
+    both = demean(np.column_stack([y, x]), effects)
+    b = both[:, 1] @ both[:, 0] / (both[:, 1] @ both[:, 1])
+    return b * x + (both[:, 0] - b * both[:, 1])
+
+
+def _summary_row(name, spec, term, se, draws, cal, level, target, reps) -> dict:
+    sd_est = float(np.std(draws.b0, ddof=1))
+    se_sim = np.sqrt(draws.ssc * draws.q0)  # CR1 s.e. of each replication
+    mde = _mde(draws, level, target, se)
+    # MC s.e. of the MDE: s.e. of a proportion near `target`, over the curve's slope there
+    slope = stats.norm.pdf(stats.norm.ppf(target)) / sd_est
+    multiplier = stats.t.ppf(1 - level / 2, draws.df) + stats.t.ppf(target, draws.df)
+    return {
+        "design": name, "label": spec.label, "term": term, "effect_unit": spec.effect_unit,
+        "se": se, "mde": mde, "mde_mc_se": float(np.sqrt(target * (1 - target) / reps) / slope),
+        "mde_bloom": float(multiplier * se), "mde_over_se": mde / se,
+        "sd_estimates": sd_est,
+        "mean_se_simulated": float(np.mean(se_sim)),
+        "se_rel_sd": float(np.std(se_sim, ddof=1) / np.mean(se_sim)),
+        "power_at_0": draws.power(0.0, level), "rho": cal.rho, "sd": cal.sd,
+        "unit_sd": cal.unit_sd, "unit_share": cal.unit_share, "reps": reps,
+    }
