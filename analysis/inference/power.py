@@ -129,12 +129,17 @@ class Calibration:
                 f"the generator simulates {SYNTHETIC_YEARS[0]}-{SYNTHETIC_YEARS[-1]}; this panel "
                 f"has years {years[0]}-{years[-1]} ({len(years)})"
             )
-        level, slope = float(self.unit_effects.mean()), 0.0
+        level, slope, unit_sd = float(self.unit_effects.mean()), 0.0, self.unit_sd
         if log_population is not None:
             x = log_population.loc[self.unit_effects.index].to_numpy() - 10.4
             slope, level = np.polyfit(x, self.unit_effects.to_numpy(), 1)
+            # what the gradient explains leaves the generator's unit-effect noise
+            unit_sd = float(np.sqrt(max(unit_sd**2 - slope**2 * np.var(x, ddof=1), 0.0)))
+        # the unit effects are centred and the year effects carry the level; the generator's
+        # year path starts at 0 in its first year, so that year's effect moves to the level
+        level += float(self.year_effects.iloc[0])
         dgp = OutcomeDGP(
-            level=float(level), size_slope=float(slope), unit_sd=self.unit_sd, sd=self.sd,
+            level=float(level), size_slope=float(slope), unit_sd=unit_sd, sd=self.sd,
             year_path=tuple(float(v) for v in self.year_effects - self.year_effects.iloc[0]),
             effect_by_size_class=(0.0, 0.0, 0.0, 0.0), intensity_slope=0.0,
         )
