@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import optimize, stats
 
 from analysis import schema
@@ -237,13 +238,16 @@ class _Draws:
     b_planted: float
     ssc: float
     df: float
+    _crit: tuple[float, float] | None = None  # (level, t critical value), cached
 
     def t_stat(self, delta: float) -> np.ndarray:
         var = self.ssc * (self.q0 + 2 * delta * self.q1 + delta**2 * self.q2)
         return (self.b0 + delta * self.b_planted) / np.sqrt(var)
 
     def power(self, delta: float, level: float) -> float:
-        return float(np.mean(np.abs(self.t_stat(delta)) > stats.t.ppf(1 - level / 2, self.df)))
+        if self._crit is None or self._crit[0] != level:
+            self._crit = (level, float(stats.t.ppf(1 - level / 2, self.df)))
+        return float(np.mean(np.abs(self.t_stat(delta)) > self._crit[1]))
 
 
 def _simulate(result: EstimationResult, term: str, cal: Calibration, fitted: np.ndarray,
@@ -262,10 +266,11 @@ def _simulate(result: EstimationResult, term: str, cal: Calibration, fitted: np.
     h = fit.X @ fit.bread[j]  # the term's row of (X'X)^-1 X'
     sw = np.ones(n) if fit.weights is None else np.sqrt(fit.weights)
 
+    # sparse G x N cluster-sum operator with the term's weights h folded in
+    summer = sp.csr_matrix((h, (codes, np.arange(n))), shape=(G, n))
+
     def scores(U: np.ndarray) -> np.ndarray:
-        out = np.zeros((G, U.shape[1]))
-        np.add.at(out, codes, h[:, None] * U)
-        return out
+        return np.asarray(summer @ U)
 
     def solve(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Vd = demean(V, fit.effects, fit.weights) * sw[:, None]
