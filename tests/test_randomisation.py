@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import replace
 
 import matplotlib
 
@@ -14,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from analysis import did_2x2, event_study, randomisation_inference, schema, twfe  # noqa: E402
-from analysis.synthetic import simulate_panel  # noqa: E402
+from analysis.synthetic import DEFAULT_OUTCOMES, SyntheticParams, simulate_panel  # noqa: E402
 
 YEARS = range(2012, 2017)
 
@@ -164,3 +165,23 @@ def test_bad_input_is_named(synthetic):
     with pytest.raises(KeyError, match="baseline_population"):
         randomisation_inference(synthetic.drop(columns=schema.BASELINE_POPULATION),
                                 "wmo_per_1000")
+
+
+def test_labels_correlated_with_trends_reject_although_size_has_no_effect():
+    """The failure the docstring names: no effect of the label on anyone, but post-2015
+    paths that grow with population. Permuting labels within provinces then rejects: the
+    test is of the sharp null under as-if random labels, not of parallel trends."""
+    sim = simulate_panel(4, replace(SyntheticParams(), outcomes=_no_effects())).panel
+    log_pop = np.log(sim[schema.BASELINE_POPULATION]) - 10.4
+    sim["y"] = sim["wmo_per_1000"] + 1.5 * log_pop * (sim[schema.YEAR] - 2010) / 13
+    ri = randomisation_inference(sim, "y", draws=199, wild_draws=0)
+    assert ri.p_value < 0.05
+    flat = randomisation_inference(sim, "wmo_per_1000", draws=199, wild_draws=0)
+    assert flat.p_value > ri.p_value
+
+
+def _no_effects() -> dict:
+    return {
+        name: replace(dgp, effect_by_size_class=(0.0, 0.0, 0.0, 0.0), intensity_slope=0.0)
+        for name, dgp in DEFAULT_OUTCOMES.items()
+    }
