@@ -158,6 +158,9 @@ def test_bad_input_is_named(synthetic):
         randomisation_inference(synthetic, "wmo_per_1000", design="ols")
     with pytest.raises(ValueError, match="strata=None"):
         randomisation_inference(synthetic, "wmo_per_1000", scheme="threshold")
+    with pytest.raises(ValueError, match="must lie in"):
+        randomisation_inference(synthetic, "wmo_per_1000", scheme="threshold", strata=None,
+                                thresholds=(60_000, 90_000))
     moving = synthetic.copy()
     moving.loc[moving.index[0], schema.PROVINCE] = "PV99"
     with pytest.raises(ValueError, match="changes over time"):

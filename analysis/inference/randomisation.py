@@ -418,6 +418,9 @@ def randomisation_inference(
         raise ValueError(f"scheme must be 'permute' or 'threshold', not {scheme!r}")
     if scheme == "threshold" and strata is not None:
         raise ValueError("scheme='threshold' draws one national cut: pass strata=None")
+    if scheme == "threshold" and not thresholds[0] <= threshold <= thresholds[1]:
+        raise ValueError(f"scheme='threshold': the observed cut {threshold:g} must lie in "
+                         f"thresholds={thresholds}, the range it is treated as drawn from")
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
     from analysis.evaluation import large_at
