@@ -428,7 +428,7 @@ def randomisation_inference(
     for column in (schema.BASELINE_POPULATION, outcome, entity, time):
         if column not in panel.columns:
             raise KeyError(f"randomisation_inference: column {column!r} not in the panel")
-    data = large_at(panel, threshold)
+    data = large_at(panel, threshold).reset_index(drop=True)  # rows are found by index below
     result, term = _fit(data, outcome, design, term, cluster, entity, time)
     statistic, units = _statistic(result, design, term, entity, time)
     used = data.loc[result.fit.extra["frame"].index]
