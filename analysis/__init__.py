@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     # boundaries and panel
     "load_boundary_history": "analysis.boundaries",
     "BoundaryHistory": "analysis.boundaries",
+    "merger_cohorts": "analysis.merger_cohorts",
     "harmonise_to_boundaries": "analysis.panel",
     "validate_panel": "analysis.panel",
     "OUTCOMES": "analysis.panel",
@@ -34,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "placebo_in_time": "analysis.designs.placebo",
     "placebo_outcomes": "analysis.designs.placebo",
     "run_many": "analysis.designs.run_many",
+    "staggered_did": "analysis.designs.staggered_did",
+    "imputation_did": "analysis.designs.imputation",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "randomisation_inference": "analysis.inference.randomisation",

@@ -1,4 +1,8 @@
-"""Shared plumbing of the designs: input checks, covariance choice, the result table."""
+"""Shared plumbing of the designs: covariance choice, the fit, the result table.
+
+The checks of the data a design is given live in :mod:`analysis.inference.checks`;
+every design calls :func:`analysis.inference.checks.check_design_input` at its entry.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from analysis.inference.checks import require_columns
 from analysis.inference.covariance import (
     Clustered,
     Covariance,
@@ -52,14 +58,6 @@ def resolve_cluster(
     return out
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str], design: str) -> None:
-    missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{design}: column(s) {missing} not in the data; available: {list(df.columns)}"
-        )
-
-
 def drop_missing(
     df: pd.DataFrame, columns: Sequence[str], entity: str | None, time: str | None
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -70,7 +68,9 @@ def drop_missing(
         return df, []
     which = df.loc[bad, cols].isna().sum()
     ids = [c for c in (entity, time) if c]
-    first = df.loc[bad, ids].head(3).astype(str).agg(" ".join, axis=1).tolist() if ids else []
+    first = [
+        " ".join(str(v) for v in row) for row in df.loc[bad, ids].head(3).itertuples(index=False)
+    ] if ids else []
     note = (
         f"dropped {int(bad.sum())} of {len(df)} rows with missing values "
         f"({', '.join(f'{c}: {n}' for c, n in which[which > 0].items())})"
@@ -104,6 +104,36 @@ def panel_info(df: pd.DataFrame, entity: str | None, time: str | None) -> tuple[
             f"{entity}-{time} cells absent; fixed effects absorbed by alternating projections"
         )
     return info, notes
+
+
+def singleton_notes(effects: Sequence[FixedEffect]) -> list[str]:
+    """Levels of an effect seen once are kept, and said so (pyfixest drops them)."""
+    notes = []
+    for fe in effects:
+        n_single = int(np.sum(np.bincount(fe.codes, minlength=fe.n_levels) == 1))
+        if n_single:
+            notes.append(
+                f"{n_single} {fe.name} level(s) with a single observation (singletons) kept: "
+                "their own effect fits them exactly, so the slopes are those without them, "
+                "but they count in N (and in G when clustered by them), which changes the "
+                "small-sample factor slightly. R plm and linearmodels keep them too; "
+                "fixest/pyfixest drop them by default (fixef_rm='singleton')"
+            )
+    return notes
+
+
+def add_covariates(X: pd.DataFrame, data: pd.DataFrame, covariates: Sequence[str],
+                   design: str) -> pd.DataFrame:
+    """Append covariate columns to the design's own terms, refusing a name clash."""
+    clash = [c for c in covariates if c in X.columns]
+    if clash:
+        raise ValueError(
+            f"{design}: covariate(s) {clash} have the name of a term the design builds "
+            f"({list(X.columns)}); rename the column(s)"
+        )
+    for c in covariates:
+        X[c] = data[c].astype(float)
+    return X
 
 
 def make_covariance(
@@ -180,6 +210,9 @@ def estimate(
     shown in the table (default: all); all terms are in ``vcov``.
     """
     notes = list(notes or [])
+    repeated = sorted(set(regressors.columns[regressors.columns.duplicated()]))
+    if repeated:
+        raise ValueError(f"{design}: regressor(s) {repeated} listed more than once")
     cluster = resolve_cluster(cluster, vcov, entity, time)
     fe_cols = [(e,) if isinstance(e, str) else tuple(e) for e in effects]
     used = [outcome, *[c for fe in fe_cols for c in fe], *as_list(cluster)]
@@ -200,6 +233,7 @@ def estimate(
     cov, cnotes = make_covariance(frame, vcov, cluster, time, bandwidth)
     notes += cnotes
     fes = [FixedEffect.from_columns(frame, fe) for fe in fe_cols]
+    notes += singleton_notes(fes)
     names = list(regressors.columns)
     X = frame[[f"__x__{n}" for n in names]].to_numpy(dtype=float)
     y = frame[outcome].to_numpy(dtype=float)

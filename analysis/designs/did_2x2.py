@@ -8,12 +8,13 @@ import pandas as pd
 
 from analysis.designs._common import (
     ClusterSpec,
+    add_covariates,
     as_list,
     binary,
     entity_constant,
     estimate,
-    require_columns,
 )
+from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
 from analysis.schema import (
     BASELINE_YEAR,
@@ -54,6 +55,11 @@ def did_2x2(
     The model is pooled OLS with an intercept (Wooldridge's textbook form), so it
     also runs on repeated cross-sections (``entity=None``, e.g. ``kielmc``).
 
+    Bad input (text or infinite columns, a covariate listed twice, near-collinear
+    covariates, N <= K) is refused at the entry naming the column; rows with a
+    missing value or id are dropped and counted in ``notes``
+    (:mod:`analysis.inference.checks`).
+
     Parameters
     ----------
     df : DataFrame.
@@ -85,17 +91,17 @@ def did_2x2(
     -11863.9
     """
     covariates = as_list(covariates)
-    require_columns(df, [outcome, time, *covariates], "did_2x2")
-    data = df.copy()
+    if group is None and entity is None:
+        raise ValueError("did_2x2: give group= when there is no entity column")
+    data, notes = check_design_input(
+        df, "did_2x2", outcome=outcome, numeric=[*covariates, size if group is None else group],
+        ids=[entity, time], time=time, weights=weights,
+    )
     if group is None:
-        if entity is None:
-            raise ValueError("did_2x2: give group= when there is no entity column")
-        require_columns(df, [entity, size], "did_2x2")
         base = entity_constant(data, size, entity, "did_2x2", baseline_year, time)
         group = "large"
         data[group] = (base >= threshold).astype(float)
     else:
-        require_columns(df, [group], "did_2x2")
         if entity is not None:
             data[group] = entity_constant(data, group, entity, "did_2x2", baseline_year, time)
     g = binary(data[group], group, "did_2x2")
@@ -104,8 +110,7 @@ def did_2x2(
     X = pd.DataFrame(
         {"Intercept": 1.0, group: g, "post": post, term: g * post}, index=data.index
     )
-    for c in covariates:
-        X[c] = data[c].astype(float)
+    X = add_covariates(X, data, covariates, "did_2x2")
     return estimate(
         design="did_2x2",
         df=data,
@@ -118,5 +123,6 @@ def did_2x2(
         time=time if entity else None,
         weights=weights,
         report=[term, "Intercept", group, "post", *covariates],
+        notes=notes,
         extra={"group": group, "reform_year": reform_year, "term": term},
     )

@@ -9,11 +9,12 @@ import pandas as pd
 
 from analysis.designs._common import (
     ClusterSpec,
+    add_covariates,
     as_list,
     entity_constant,
     estimate,
-    require_columns,
 )
+from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
 from analysis.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 
@@ -52,6 +53,9 @@ def event_study(
     Fails (and the test has little power to show it) when a pre-trend is small
     relative to the noise, or when something else changed with ``D`` in 2015.
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`; ``time`` must hold whole numbers (years).
+
     Parameters
     ----------
     df : DataFrame with one row per unit and period.
@@ -86,8 +90,16 @@ def event_study(
     True
     """
     covariates = as_list(covariates)
-    require_columns(df, [outcome, treatment, entity, time, *covariates], "event_study")
-    data = df.copy()
+    data, notes = check_design_input(
+        df, "event_study", outcome=outcome, numeric=[treatment, *covariates],
+        ids=[entity, time], time=time, weights=weights,
+    )
+    whole = data[time].to_numpy(dtype=float)
+    if not np.array_equal(whole, np.round(whole)):
+        raise ValueError(
+            f"event_study: {time} must hold whole periods (years), found e.g. "
+            f"{whole[whole != np.round(whole)][:3].tolist()}"
+        )
     dose = entity_constant(data, treatment, entity, "event_study", baseline_year, time)
     dose = dose.astype(float)
     if dose.nunique(dropna=True) < 2:
@@ -106,8 +118,7 @@ def event_study(
     X = pd.DataFrame(
         {_term(treatment, e): dose * (binned_event == e) for e in times}, index=data.index
     )
-    for c in covariates:
-        X[c] = data[c].astype(float)
+    X = add_covariates(X, data, covariates, "event_study")
     terms = [_term(treatment, e) for e in times]
     ev = np.array(times)
     binned = [(e == lo and (event < lo).any()) or (e == hi and (event > hi).any()) for e in times]
@@ -123,6 +134,7 @@ def event_study(
         time=time,
         weights=weights,
         report=terms,
+        notes=notes,
         extra={"reform_year": reform_year, "reference_event_time": ref_e, "treatment": treatment},
         table_extra={"event_time": ev, "binned": binned},
     )

@@ -9,11 +9,12 @@ import pandas as pd
 
 from analysis.designs._common import (
     ClusterSpec,
+    add_covariates,
     as_list,
     entity_constant,
     estimate,
-    require_columns,
 )
+from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
 from analysis.schema import BASELINE_YEAR, INTENSITY, MUNICIPALITY, REFORM_YEAR, YEAR
 
@@ -49,6 +50,9 @@ def intensity_did(
     quantile groups of ``D`` and each group's post-reform shift relative to the
     lowest group is in ``extra["dose_response"]`` (plotted by ``.plot()``).
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`.
+
     Parameters
     ----------
     df : DataFrame, one row per unit and period.
@@ -77,8 +81,10 @@ def intensity_did(
     True
     """
     covariates = as_list(covariates)
-    require_columns(df, [outcome, dose, entity, time, *covariates], "intensity_did")
-    data = df.copy()
+    data, notes = check_design_input(
+        df, "intensity_did", outcome=outcome, numeric=[dose, *covariates],
+        ids=[entity, time], time=time, weights=weights,
+    )
     d = entity_constant(data, dose, entity, "intensity_did", baseline_year, time).astype(float)
     unit_dose = d.groupby(data[entity]).first()
     if unit_dose.nunique() < 2:
@@ -88,8 +94,7 @@ def intensity_did(
         raise ValueError(f"intensity_did: all periods on one side of {reform_year}")
     term = f"{dose}:post"
     X = pd.DataFrame({term: (d - unit_dose.mean()) * post}, index=data.index)
-    for c in covariates:
-        X[c] = data[c].astype(float)
+    X = add_covariates(X, data, covariates, "intensity_did")
     common = dict(
         df=data, outcome=outcome, effects=[entity, time], vcov=vcov, cluster=cluster,
         entity=entity, time=time, weights=weights,
@@ -98,6 +103,7 @@ def intensity_did(
         design="intensity_did",
         regressors=X,
         report=[term, *covariates],
+        notes=notes,
         extra={"dose": dose, "reform_year": reform_year, "term": term},
         **common,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.designs.run_many import Design, resolve_design, run_many
+from analysis.inference.checks import check_design_input
 from analysis.schema import REFORM_YEAR, YEAR
 
 PLACEBO_COLUMNS = [
@@ -61,7 +62,8 @@ def placebo_in_time(
     Returns
     -------
     DataFrame, one row per placebo year: ``placebo_year, term, estimate, std_error,
-    p_value, ci_low, ci_high, n_obs, n_clusters, n_pre_periods, n_post_periods``.
+    p_value, ci_low, ci_high, n_obs, n_clusters, n_pre_periods, n_post_periods``;
+    ``attrs["notes"]`` holds the rows dropped and the designs' notes (once each).
 
     Examples
     --------
@@ -71,16 +73,18 @@ def placebo_in_time(
     >>> table["placebo_year"].tolist()
     [2011, 2012, 2013, 2014]
     """
-    if time not in df.columns:
-        raise KeyError(f"placebo_in_time: time column {time!r} not in the data")
+    # the periods are compared with the reform year here, before the design sees them
+    data, notes = check_design_input(
+        df, "placebo_in_time", outcome=outcome, ids=[time], time=time
+    )
     name, fit = resolve_design(design)
     if name in ("twfe", "event_study"):
         raise ValueError(
             f"placebo_in_time: {name} has no single reform date to move; use did_2x2, "
             "intensity_did or triple_diff (an event study's leads are its own placebo test)"
         )
-    pre = df.loc[df[time] < reform_year]
-    periods = sorted(pre[time].dropna().unique())
+    pre = data.loc[data[time] < reform_year]
+    periods = sorted(p.item() if hasattr(p, "item") else p for p in pre[time].unique())
     if len(periods) < 2:
         raise ValueError(
             f"placebo_in_time: need at least two periods before {reform_year}, found {periods}"
@@ -97,6 +101,7 @@ def placebo_in_time(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the few-clusters warning repeats per year
             res = fit(pre, outcome, reform_year=year, time=time, **design_kwargs)
+        notes += [n for n in res.notes if n not in notes]
         t = term or str(res.extra.get("term", res.table["term"].iloc[0]))
         row = res.table.set_index("term").loc[t]
         rows.append(
@@ -106,6 +111,7 @@ def placebo_in_time(
         )
     table = pd.DataFrame(rows, columns=PLACEBO_COLUMNS)
     table.attrs["design"] = name
+    table.attrs["notes"] = notes
     return table
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.inference.checks import check_draws
 from analysis.inference.multiple import adjust_pvalues, romano_wolf
 from analysis.inference.wild_bootstrap import wild_cluster_bootstrap
 from analysis.results import EstimationResult
@@ -108,6 +109,8 @@ def run_many(
     dupes = sorted({o for o in outcomes if outcomes.count(o) > 1})
     if dupes:
         raise ValueError(f"run_many: outcome(s) {dupes} listed more than once")
+    if romano_wolf_draws is not None:  # before fitting every outcome, not after
+        check_draws(romano_wolf_draws, "romano_wolf_draws")
     _, fit = resolve_design(design)
     results: dict[str, EstimationResult] = {}
     notes: list[str] = []
@@ -116,7 +119,7 @@ def run_many(
         for outcome in outcomes:
             try:
                 results[outcome] = fit(df, outcome, **design_kwargs)
-            except (KeyError, ValueError) as err:
+            except (KeyError, TypeError, ValueError) as err:
                 reason = err.args[0] if err.args else err  # KeyError's str() adds quotes
                 raise type(err)(f"run_many: outcome {outcome!r}: {reason}") from err
     for w in caught:  # the same warning for every outcome is reported once

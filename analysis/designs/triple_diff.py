@@ -10,11 +10,12 @@ import pandas as pd
 
 from analysis.designs._common import (
     ClusterSpec,
+    add_covariates,
     as_list,
     entity_constant,
     estimate,
-    require_columns,
 )
+from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
 from analysis.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 
@@ -60,6 +61,10 @@ def triple_diff(
     small municipalities, or when the reform spilled over to the unexposed
     subgroup (then ``b`` nets out part of the effect).
 
+    Bad input is refused, and missing rows and singletons are handled, as in
+    :func:`analysis.twfe`; a row with a missing ``subgroup`` is dropped like one
+    with a missing entity.
+
     Parameters
     ----------
     df : DataFrame, one row per entity, subgroup and period.
@@ -93,8 +98,10 @@ def triple_diff(
     True
     """
     covariates = as_list(covariates)
-    require_columns(df, [outcome, subgroup, group, entity, time, *covariates], "triple_diff")
-    data = df.copy()
+    data, notes = check_design_input(
+        df, "triple_diff", outcome=outcome, numeric=[group, *covariates],
+        ids=[entity, subgroup, time], time=time, weights=weights,
+    )
     exposed_values = _exposed_values(data, subgroup, exposed)
     dose = _group_per_entity(data, group, entity, time, baseline_year)
     e = data[subgroup].isin(exposed_values).astype(float)
@@ -103,8 +110,7 @@ def triple_diff(
         raise ValueError(f"triple_diff: all periods on one side of reform_year {reform_year}")
     term = f"{group}:{subgroup}:post"
     X = pd.DataFrame({term: dose * e * post}, index=data.index)
-    for c in covariates:
-        X[c] = data[c].astype(float)
+    X = add_covariates(X, data, covariates, "triple_diff")
     # "entity" means the municipality, not the (municipality, subgroup) panel unit below
     alias = {"entity": entity, "time": time}
     clusters = [alias.get(c, c) for c in as_list(cluster)]
@@ -120,6 +126,7 @@ def triple_diff(
         regressors=X,
         effects=[(entity, subgroup), (subgroup, time), (entity, time)],
         report=[term, *covariates],
+        notes=notes,
         extra={
             "term": term, "group": group, "subgroup": subgroup,
             "exposed": exposed_values, "reform_year": reform_year,

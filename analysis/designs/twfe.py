@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.designs._common import ClusterSpec, as_list, estimate, require_columns
+from analysis.designs._common import ClusterSpec, as_list, estimate
+from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
 from analysis.schema import MUNICIPALITY, YEAR
 
@@ -32,6 +33,19 @@ def twfe(
     Fails when regressors respond to past shocks (feedback), when effects are
     heterogeneous and the design is staggered (not the case in 2015: one date), or
     when the regressors are absorbed by the effects (raised, with their names).
+
+    Bad input is refused at the entry in words (:mod:`analysis.inference.checks`):
+    text or categorical regressors, a regressor listed twice, ``inf``, regressors
+    collinear up to ``1 - R^2 < 1e-9`` (pyfixest drops such a regressor; here the
+    model is refused, naming it), N <= K. Rows with a missing outcome, regressor,
+    entity or period are dropped and counted in ``notes``.
+
+    Singletons (an entity, or a level of another effect, seen in one row only) are
+    **kept**, as R plm and linearmodels keep them, and counted in ``notes``. They
+    do not move the slopes (their own effect fits them exactly) but count in N and,
+    clustered by entity, in G. fixest/pyfixest drop them by default
+    (``fixef_rm="singleton"``), so with singletons their clustered standard errors
+    differ slightly; ``fixef_rm="none"`` reproduces these.
 
     The fit does not call linearmodels ``PanelOLS``: the effects are projected out by
     this package's alternating projections, because the wild cluster bootstrap and
@@ -78,15 +92,23 @@ def twfe(
     0.08
     """
     regressors = as_list(regressors)
-    require_columns(df, [outcome, entity, time, *regressors], "twfe")
     names = {"entity": entity, "time": time}
     fe = [names.get(e, e) for e in effects]
-    X = df[regressors].astype(float)
+    data, notes = check_design_input(
+        df, "twfe", outcome=outcome, numeric=regressors, ids=[entity, time, *fe],
+        weights=weights,
+    )
+    if not fe and "Intercept" in regressors:
+        raise ValueError(
+            "twfe: without fixed effects the model has its own Intercept; leave it out of "
+            "regressors"
+        )
+    X = data[regressors].astype(float)
     if not fe:
         X = X.assign(Intercept=1.0)[["Intercept", *regressors]]
     return estimate(
         design="twfe",
-        df=df,
+        df=data,
         outcome=outcome,
         regressors=X,
         effects=fe,
@@ -96,5 +118,6 @@ def twfe(
         time=time,
         weights=weights,
         bandwidth=bandwidth,
+        notes=notes,
         extra={"effects": fe},
     )

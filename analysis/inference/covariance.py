@@ -63,6 +63,17 @@ def _cluster_scores(X: np.ndarray, u: np.ndarray, codes: np.ndarray) -> np.ndarr
     return scores
 
 
+def _residual_df(n: int, K: int, k: int, what: str) -> int:
+    """N - K, refused when not positive: the small-sample factor divides by it."""
+    if n <= K:
+        raise ValueError(
+            f"{n} observations but K={K} parameters ({k} slope(s) and {K - k} fixed-effect "
+            f"parameters, counted as {what} counts them): no residual degrees of freedom "
+            "(N <= K); use more observations, fewer regressors or fewer fixed effects"
+        )
+    return n - K
+
+
 def _sandwich(bread: np.ndarray, scores: np.ndarray) -> np.ndarray:
     meat = scores.T @ scores
     return bread @ meat @ bread
@@ -86,7 +97,7 @@ class Homoskedastic(Covariance):
     def compute(self, X, u, bread, effects):
         n, k = X.shape
         K = k + count_parameters(effects)
-        s2 = float(u @ u) / (n - K)
+        s2 = float(u @ u) / _residual_df(n, K, k, "the iid covariance")
         return CovarianceResult(
             s2 * bread, n - K, "iid", f"s^2 = SSR/(N-K), K={K} incl. absorbed effects"
         )
@@ -97,7 +108,7 @@ class Heteroskedastic(Covariance):
     def compute(self, X, u, bread, effects):
         n, k = X.shape
         K = k + count_parameters(effects)
-        v = n / (n - K) * _sandwich(bread, X * u[:, None])
+        v = n / _residual_df(n, K, k, "HC1") * _sandwich(bread, X * u[:, None])
         return CovarianceResult(v, n - K, "HC1", f"N/(N-K), K={K} incl. absorbed effects")
 
 
@@ -121,7 +132,7 @@ class Clustered(Covariance):
         n, k = X.shape
         G = int(self.codes.max()) + 1
         K = nested_k(k, effects, [self.codes])
-        factor = G / (G - 1) * (n - 1) / (n - K)
+        factor = G / (G - 1) * (n - 1) / _residual_df(n, K, k, "CR1 (nested effects once)")
         v = factor * _sandwich(bread, _cluster_scores(X, u, self.codes))
         return CovarianceResult(
             v,
@@ -150,7 +161,7 @@ class TwoWayClustered(Covariance):
         G1, G2 = int(self.codes1.max()) + 1, int(self.codes2.max()) + 1
         G = min(G1, G2)
         K = nested_k(k, effects, [self.codes1, self.codes2])
-        factor = G / (G - 1) * (n - 1) / (n - K)
+        factor = G / (G - 1) * (n - 1) / _residual_df(n, K, k, "CR1 (nested effects once)")
         parts = [
             _sandwich(bread, _cluster_scores(X, u, c)) for c in (self.codes1, self.codes2, both)
         ]
@@ -181,6 +192,11 @@ class DriscollKraay(Covariance):
     def compute(self, X, u, bread, effects):
         n, k = X.shape
         T = int(self.time_codes.max()) + 1
+        if T < 2:
+            raise ValueError(
+                "Driscoll-Kraay standard errors need at least 2 periods (t(T-1) inference); "
+                "the data have 1"
+            )
         bw = default_bandwidth(T) if self.bandwidth is None else int(self.bandwidth)
         if not 0 <= bw < T:
             raise ValueError(f"Driscoll-Kraay bandwidth {bw} must be in [0, {T - 1}] ({T} periods)")
@@ -190,7 +206,7 @@ class DriscollKraay(Covariance):
             gamma = xi[j:].T @ xi[:-j]
             S += (1 - j / (bw + 1)) * (gamma + gamma.T)
         K = k + count_parameters(effects)
-        v = n / (n - K) * (bread @ S @ bread)
+        v = n / _residual_df(n, K, k, "Driscoll-Kraay") * (bread @ S @ bread)
         return CovarianceResult(
             v,
             T - 1,

@@ -12,14 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as la
 from scipy import stats
 
+from analysis.inference.checks import check_level
 from analysis.inference.covariance import Covariance, CovarianceResult
-from analysis.inference.fe import FixedEffect, demean
+from analysis.inference.fe import FixedEffect, count_parameters, demean
 
-# a regressor whose within variation is below this share of its raw variation is absorbed
-_ABSORBED_TOL = 1e-9
+# Tolerance of the (near-)collinearity checks, on the share of a column's variation that
+# the earlier columns (or the fixed effects) leave unexplained, 1 - R^2. fixest/pyfixest use
+# the same sequential Cholesky with tol 1e-10 (pyfixest) on the *unscaled* demeaned X'X, so
+# their decision depends on the units of the data; here the Gram matrix is scaled to a unit
+# diagonal first, so the same data in other units get the same decision. A regressor below
+# the tolerance is refused (pyfixest drops it with a warning): dropping would silently change
+# the meaning of the remaining coefficients, e.g. a design's headline term.
+COLLINEAR_TOL = 1e-9
+# a column whose centred variation is below this share of its size is constant up to rounding
+_ROUNDING = 1e-12
 
 
 @dataclass
@@ -61,47 +69,112 @@ class LinearFit:
         return 2 * stats.t.sf(np.abs(self.t_stat()), self.df)
 
     def conf_int(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        level = check_level(level)
         q = stats.t.ppf(0.5 + level / 2, self.df)
         return self.coef - q * self.std_error, self.coef + q * self.std_error
+
+
+def _no_variation(raw: np.ndarray, within: np.ndarray, share: float) -> np.ndarray:
+    """Per column: True when the within variation is below ``share`` of the centred raw
+    variation, or the raw column is constant up to rounding."""
+    size = np.linalg.norm(raw, axis=0)
+    centred = np.linalg.norm(raw - raw.mean(axis=0), axis=0)
+    left = np.linalg.norm(within, axis=0)
+    return (left <= share * centred) | (centred <= _ROUNDING * size)
 
 
 def _check_absorbed(X_raw: np.ndarray, X: np.ndarray, names: list[str], effects) -> None:
     if not effects:
         return
-    raw = np.linalg.norm(X_raw - X_raw.mean(axis=0), axis=0)
-    within = np.linalg.norm(X, axis=0)
-    absorbed = [
-        n for n, r, w in zip(names, raw, within, strict=True) if w <= _ABSORBED_TOL * max(r, 1.0)
-    ]
+    gone = _no_variation(X_raw, X, np.sqrt(COLLINEAR_TOL))
+    absorbed = [n for n, g in zip(names, gone, strict=True) if g]
     if absorbed:
         raise ValueError(
             f"regressor(s) {absorbed} are absorbed by the fixed effects "
             f"({', '.join(fe.name for fe in effects)}): they do not vary within the "
-            "effects, so their coefficients are not identified; drop them or the effects"
+            f"effects (1 - R^2 on the effects below {COLLINEAR_TOL:g}), so their "
+            "coefficients are not identified; drop them or the effects"
         )
+
+
+def _check_outcome(y_raw: np.ndarray, y: np.ndarray, effects) -> None:
+    if _no_variation(y_raw[:, None], y[:, None], 1e-9)[0]:
+        where = f" after absorbing the fixed effects ({', '.join(fe.name for fe in effects)})"
+        raise ValueError(
+            "the outcome has no variation" + (where if effects else "") + ": every "
+            "coefficient would be 0 with standard error 0; check the outcome column"
+        )
+
+
+def collinear_columns(xtx: np.ndarray, tol: float = COLLINEAR_TOL) -> list[int]:
+    """Columns that the earlier ones explain up to ``1 - R^2 < tol``, in column order.
+
+    fixest's sequential Cholesky (``find_collinear_variables``, as pyfixest has it) on the
+    Gram matrix scaled to a unit diagonal: the j-th pivot is the share of column j's
+    variation left after projecting it on the earlier columns that were kept.
+    """
+    scale = np.sqrt(np.diag(xtx))
+    k = len(scale)
+    C = xtx / np.outer(np.where(scale > 0, scale, 1.0), np.where(scale > 0, scale, 1.0))
+    R = np.zeros((k, k))
+    kept: list[int] = []
+    dropped: list[int] = []
+    for j in range(k):
+        left = C[j, j] - R[kept, j] @ R[kept, j]
+        if scale[j] == 0 or left < tol:
+            dropped.append(j)
+            continue
+        R[j, j] = np.sqrt(left)
+        R[j, j + 1:] = (C[j, j + 1:] - R[kept, j] @ R[kept, j + 1:]) / R[j, j]
+        kept.append(j)
+    return dropped
 
 
 def _check_collinear(X: np.ndarray, names: list[str], xtx: np.ndarray) -> None:
     if X.shape[1] == 0:
         raise ValueError("the model has no regressors left to estimate")
-    # Fast path: the scaled Gram matrix's smallest eigenvalue is accurate to ~1e-16, so a
-    # value above 1e-8 (singular values within 1e-4 of each other) proves full rank.
+    dropped = collinear_columns(xtx)
+    if not dropped:
+        return
+    raise ValueError(
+        f"regressors are collinear (after absorbing fixed effects): "
+        f"{[names[i] for i in dropped]} are linear combinations of the others "
+        f"({_explain(xtx, names, dropped)}, tolerance {COLLINEAR_TOL:g} on 1 - R^2); their "
+        "coefficients are not identified, or only up to rounding: drop one of them "
+        "(fixest/pyfixest would drop it for you)"
+    )
+
+
+def _explain(xtx: np.ndarray, names: list[str], dropped: list[int]) -> str:
+    """Which earlier regressors explain the first flagged one, and how closely."""
+    j = dropped[0]
     scale = np.sqrt(np.diag(xtx))
-    if np.all(scale > 0):
-        eig = np.linalg.eigvalsh(xtx / np.outer(scale, scale))
-        if eig[0] > 1e-8 * eig[-1]:
-            return
-    # Pivoted QR of the k x k factor R of X = QR picks the same columns as pivoted QR of X
-    # (Q keeps column norms) but is far cheaper than pivoting on the N x k matrix itself.
-    _, r, piv = la.qr(np.linalg.qr(X, mode="r"), pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > 1e-10 * diag[0]))
-    if rank < X.shape[1]:
-        dropped = [names[i] for i in piv[rank:]]
+    if scale[j] == 0:
+        return f"{names[j]} is zero in every row"
+    earlier = [i for i in range(j) if i not in dropped and scale[i] > 0]
+    if not earlier:
+        return names[j]
+    C = xtx / np.outer(np.where(scale > 0, scale, 1.0), np.where(scale > 0, scale, 1.0))
+    b = np.linalg.lstsq(C[np.ix_(earlier, earlier)], C[earlier, j], rcond=None)[0]
+    share = max(float(1 - C[earlier, j] @ b), 0.0)
+    big = np.abs(b) > 1e-3 * np.abs(b).max()
+    partners = [names[i] for i, keep in zip(earlier, big, strict=True) if keep]
+    return f"{names[j]} on {partners}: 1 - R^2 = {share:.1e}"
+
+
+def _refuse_exact_fit(n: int, k: int, effects: list[FixedEffect]) -> None:
+    K = k + count_parameters(effects)
+    if n <= K:
         raise ValueError(
-            f"regressors are collinear (after absorbing fixed effects): {dropped} are "
-            "linear combinations of the others"
+            f"{n} observations but K={K} parameters ({k} slope(s) and {K - k} fixed-effect "
+            "parameters): no residual degrees of freedom (N <= K), the fit is exact; use "
+            "more observations, fewer regressors or fewer fixed effects"
         )
+    raise ValueError(
+        "the outcome is fitted exactly by the regressors and fixed effects (residuals "
+        "are zero up to rounding): standard errors would be 0; check that the outcome "
+        "is not one of the regressors, or a combination of them and the effects"
+    )
 
 
 def _centred_ss(y: np.ndarray, weights: np.ndarray | None) -> float:
@@ -122,7 +195,9 @@ def fit_linear(
 ) -> LinearFit:
     """Solve ``y = X b + effects + u`` by (weighted) least squares.
 
-    Raises ``ValueError`` naming regressors absorbed by the effects or collinear.
+    Raises ``ValueError`` naming regressors absorbed by the effects or (nearly)
+    collinear (tolerance ``COLLINEAR_TOL`` on ``1 - R^2``), an outcome without
+    variation or fitted exactly, and a model with no residual degrees of freedom.
     """
     y_raw = np.asarray(y, dtype=float)
     X_raw = np.asarray(X, dtype=float)
@@ -132,6 +207,13 @@ def fit_linear(
             raise ValueError("regression weights must be positive and finite")
     both = demean(np.column_stack([y_raw, X_raw]), effects, weights)
     yd, Xd = both[:, 0], both[:, 1:]
+    n, k = X_raw.shape
+    if n <= k:
+        raise ValueError(
+            f"{n} observations for {k} coefficients ({', '.join(names[:5])}"
+            f"{', ...' if k > 5 else ''}): N must exceed K; use more data or fewer regressors"
+        )
+    _check_outcome(y_raw, yd, effects)
     _check_absorbed(X_raw, Xd, names, effects)
     if weights is not None:
         sw = np.sqrt(weights)
@@ -142,6 +224,8 @@ def fit_linear(
     coef = bread @ (Xd.T @ yd)
     resid = yd - Xd @ coef
     tss = float(yd @ yd) if effects else _centred_ss(y_raw, weights)
+    if float(resid @ resid) <= 1e-18 * float(yd @ yd):
+        _refuse_exact_fit(n, k, effects)
     cov = covariance.compute(Xd, resid, bread, effects)
     return LinearFit(
         names=list(names),

@@ -12,6 +12,16 @@ Conventions (those of ``wildboottest``/``fwildclusterboot``, "WCR11"):
 * Rademacher weights are fully enumerated when ``2^G <= draws`` (e.g. the 12
   provinces: 4,096 sign vectors), so the p-value is exact and deterministic.
 
+Unbounded intervals. A draw whose weight is the same in every cluster (``v = c 1``)
+rebuilds the data up to scale, so its bootstrap t equals the observed t at *every*
+null value: it is always "at least as extreme". Far from the estimate every other
+draw's t stays bounded while the observed t grows without bound, so the p-value
+tends to the share of such draws (2 of the 2^G sign vectors under enumeration). When
+that share is at least ``1 - level`` no value is ever rejected and the interval is
+the whole line: it is reported as ``(-inf, inf)`` with a note, never as the large
+finite numbers that rounding produces far out. With Rademacher weights this happens
+for ``2 / 2^G >= 1 - level``: G <= 5 clusters at 95%, G <= 7 at 99%.
+
 Speed ("fast and wild", Roodman, MacKinnon, Nielsen & Webb 2019): fixed effects
 nested in the bootstrap clusters are projected out once; the few effects that
 are not (the year effects when clustering by municipality) enter as dummy
@@ -31,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.inference.checks import check_draws, check_level
 from analysis.inference.covariance import nested_k
 from analysis.inference.fe import demean
 
@@ -189,7 +200,8 @@ def wild_cluster_bootstrap(
     null : float
         Value of the coefficient or combination under the null hypothesis.
     draws : int
-        Bootstrap draws; Rademacher weights with ``2^G <= draws`` are fully enumerated.
+        Bootstrap draws, at least 1; Rademacher weights with ``2^G <= draws`` are
+        fully enumerated.
     weights : {"rademacher", "webb"}
         Webb's six-point weights are preferable with fewer than about 12 clusters.
     seed : int or None
@@ -198,7 +210,9 @@ def wild_cluster_bootstrap(
     cluster : str, optional
         Bootstrap cluster column; default the result's (one-way) cluster column.
     level : float
-        Confidence level of the interval found by inverting the bootstrap test.
+        Confidence level of the interval found by inverting the bootstrap test,
+        strictly between 0 and 1. An interval no null value bounds is (-inf, inf)
+        with a note (see the module docstring for when that happens).
     ci : bool
         Compute the interval (a few extra milliseconds).
 
@@ -224,6 +238,9 @@ def wild_cluster_bootstrap(
         raise ValueError(f"{result.design}: this result has no single fitted model to bootstrap")
     if weights not in ("rademacher", "webb"):
         raise ValueError(f"weights must be 'rademacher' or 'webb', not {weights!r}")
+    draws, level = check_draws(draws), check_level(level)
+    if not np.isfinite(null):
+        raise ValueError(f"null must be a finite number, not {null!r}")
     names = result.fit.names
     if contrast is None:
         term = term if term is not None else str(result.table["term"].iloc[0])
@@ -231,6 +248,12 @@ def wild_cluster_bootstrap(
     unknown = [t for t in contrast if t not in names]
     if unknown:
         raise KeyError(f"terms {unknown} not in the model; terms: {names}")
+    w_contrast = np.array(list(contrast.values()), dtype=float)
+    if not len(w_contrast) or not np.all(np.isfinite(w_contrast)) or not np.any(w_contrast):
+        raise ValueError(
+            f"contrast {contrast} must have finite weights, not all zero: it is the linear "
+            "combination under test"
+        )
     hypothesis = " + ".join(f"{w:g}*{t}" for t, w in contrast.items()) + f" = {null:g}"
     codes, cname = _resolve_cluster(result, cluster)
     G = int(codes.max()) + 1
@@ -248,7 +271,8 @@ def wild_cluster_bootstrap(
     p = core.p_value(stats, null)
     lo = hi = np.nan
     if ci:
-        lo, hi = core.confidence_interval(stats, level)
+        lo, hi, ci_notes = core.confidence_interval(stats, level)
+        notes += ci_notes
     if G < 12 and weights == "rademacher":
         notes.append(
             f"only {G} clusters: with Rademacher weights at most 2^{G} distinct draws; "
@@ -322,17 +346,20 @@ class _BootstrapCore:
                 _weights_matrix(weights, G, min(size, draws - s), rng)
                 for s in range(0, draws, size)
             )
-        parts: dict[str, list] = {k: [] for k in ("n0", "n1", "q0", "q1", "q2")}
+        parts: dict[str, list] = {k: [] for k in ("n0", "n1", "q0", "q1", "q2", "const")}
         if at is not None:
             c, S = self.c0 + at * self.c1, self.S0 + at * self.S1
             for V in blocks:
                 E = c[:, None] * V - self.W @ (S.T @ V)
                 parts["n0"].append(c @ V)
                 parts["q0"].append(np.einsum("gb,gb->b", E, E))
+                parts["const"].append(np.all(V == V[:1], axis=0))
             n0, q0 = np.concatenate(parts["n0"]), np.concatenate(parts["q0"])
             zero = np.zeros_like(n0)
-            return {"n0": n0, "n1": zero, "q0": q0, "q1": zero, "q2": zero, "at": at}
+            return {"n0": n0, "n1": zero, "q0": q0, "q1": zero, "q2": zero, "at": at,
+                    "const": np.concatenate(parts["const"])}
         for V in blocks:
+            parts["const"].append(np.all(V == V[:1], axis=0))
             P0, P1 = self.S0.T @ V, self.S1.T @ V  # k x b
             E0 = self.c0[:, None] * V - self.W @ P0
             E1 = self.c1[:, None] * V - self.W @ P1
@@ -353,13 +380,37 @@ class _BootstrapCore:
 
     def p_value(self, st, r: float) -> float:
         t = abs((self.estimate - r) / self.se)
-        # Draws with v = +-1 in every cluster reproduce the observed t exactly; count
-        # ties as "at least as extreme" (with a rounding tolerance) so an enumerated
-        # p-value is the exact randomisation p-value, not a matter of rounding.
-        return float(np.mean(np.abs(self.t_boot(st, r)) >= t * (1 - 1e-9)))
+        # Draws with the same weight in every cluster reproduce the observed t exactly at
+        # every r; they count as ties, "at least as extreme", by construction (far from
+        # the estimate rounding would otherwise decide). Other exact ties get a rounding
+        # tolerance, so an enumerated p-value is the exact randomisation p-value.
+        extreme = st["const"] | (np.abs(self.t_boot(st, r)) >= t * (1 - 1e-9))
+        return float(np.mean(extreme))
 
-    def confidence_interval(self, st, level: float) -> tuple[float, float]:
+    def p_value_far(self, st) -> float:
+        """Limit of the p-value as the null value goes to +-infinity.
+
+        The observed t grows linearly in r; a draw's t tends to ``n1 / sqrt(ssc q2)``,
+        finite unless ``q2`` vanishes (the constant draws, and degenerate ones, which
+        are counted as extreme: the conservative side)."""
+        q2 = st["q2"]
+        flat = q2 <= 1e-12 * max(float(q2.max(initial=0.0)), 1e-300)
+        return float(np.mean(st["const"] | flat))
+
+    def confidence_interval(self, st, level: float) -> tuple[float, float, list[str]]:
+        """The set of null values not rejected at ``1 - level``, by bisection; (-inf, inf)
+        with a note when no value far from the estimate is rejected."""
         alpha = 1 - level
+        far = self.p_value_far(st)
+        if far >= alpha:
+            return -np.inf, np.inf, [
+                f"the {level:.0%} interval is unbounded (-inf, inf): {far:.3g} of the draws "
+                f"give every null value a p-value of at least {far:.3g} (those with one "
+                f"weight in all {self.G} clusters reproduce the observed t exactly), so no "
+                f"value is rejected at {alpha:.3g}; the data of {self.G} clusters cannot "
+                "bound this coefficient at this level (more clusters, a lower level, or, "
+                "with Rademacher weights, weights='webb')"
+            ]
         bounds = []
         for side in (-1.0, 1.0):
             inner = self.estimate
@@ -382,6 +433,10 @@ class _BootstrapCore:
                 if abs(outer - inner) <= 1e-7 * self.se:
                     break
             bounds.append(0.5 * (inner + outer))
-        return bounds[0], bounds[1]
+        notes = [] if np.all(np.isfinite(bounds)) else [
+            f"the {level:.0%} interval is unbounded on one side: no value up to "
+            f"2^60 standard errors from the estimate is rejected"
+        ]
+        return bounds[0], bounds[1], notes
 
 
