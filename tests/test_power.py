@@ -133,6 +133,41 @@ def test_mde_is_where_the_curve_crosses_the_target(result, null_panel):
 
 def test_bad_input_is_named(null_panel):
     with pytest.raises(ValueError, match="unknown design"):
-        power(null_panel, OUTCOME, designs=["mergers"])
+        power(null_panel, OUTCOME, designs=["discontinuity"])
     with pytest.raises(ValueError, match="reps"):
         power(null_panel, OUTCOME, reps=2)
+
+
+def with_cohorts(panel: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A merger cohort per unit: about 30% merge in 2016-2022, the rest never (0)."""
+    rng = np.random.default_rng(seed)
+    units = panel[schema.MUNICIPALITY].unique()
+    cohort = np.where(rng.random(len(units)) < 0.3, rng.integers(2016, 2023, len(units)), 0)
+    out = panel.copy()
+    out["cohort"] = out[schema.MUNICIPALITY].map(dict(zip(units, cohort, strict=True)))
+    return out
+
+
+def test_merger_design_is_linear_in_the_outcome(null_panel):
+    from analysis.inference._power_refit import merger_design
+
+    design = merger_design(with_cohorts(null_panel), OUTCOME, {"cohort": "cohort"})
+    y0 = design.y + np.random.default_rng(1).normal(0, 5, len(design.y))
+    b0, s0, n = design.estimate(y0)
+    bx, sx, _ = design.estimate(design.x)
+    b, s, _ = design.estimate(y0 + 3.0 * design.x)
+    assert bx == pytest.approx(1.0)  # a constant effect of 1 after the merger
+    assert b == pytest.approx(b0 + 3.0 * bx, rel=1e-10)
+    np.testing.assert_allclose(s, s0 + 3.0 * sx, atol=1e-9 * np.abs(s0).max())
+    assert design.se == pytest.approx(np.sqrt(np.sum(design.estimate(design.y)[1] ** 2)) / n)
+
+
+def test_merger_design_power_beside_bloom(null_panel):
+    res = power(with_cohorts(null_panel), OUTCOME, designs=["mergers"], reps=100, seed=1,
+                cohort="cohort")
+    row = res.table.iloc[0]
+    assert row.term == "overall" and row.reps == 100
+    allowance = 3 * np.hypot(row.mde_mc_se, row.mde_bloom * row.se_rel_sd)
+    assert abs(row.mde - row.mde_bloom) <= allowance
+    with pytest.raises(KeyError, match="cohort"):
+        power(null_panel, OUTCOME, designs=["mergers"], reps=10)

@@ -15,13 +15,15 @@ doses, so the answer is about the data the user has:
    they are; the unit-effect s.d. is reported net of the error that averaging
    leaves in it;
 2. **simulate** ``reps`` panels ``y = fitted effects + AR(1) errors`` and plant an
-   effect ``delta`` times the design's own regressor (``large x post``, or
-   ``(dose - mean) x post``): a constant effect from 2015 on. Every design here is
-   least squares with a fixed design matrix, so the estimate and the CR1 cluster
-   scores are linear in ``delta``: one set of draws gives the whole power curve
-   (common random numbers, a smooth curve), all replications are estimated at once
-   on the design's own demeaned system (``result.fit``), with its own small-sample
-   factor and t(G-1) reference;
+   effect ``delta`` times the design's own regressor (``large x post``,
+   ``(dose - mean) x post``, or 1 from a unit's merger on): a constant effect. The
+   least-squares designs have a fixed design matrix, so the estimate and the CR1
+   cluster scores are linear in ``delta``: one set of draws gives the whole power
+   curve (common random numbers, a smooth curve), all replications are estimated at
+   once on the design's own demeaned system (``result.fit``), with its own
+   small-sample factor and t(G-1) reference. The merger design (Callaway-Sant'Anna)
+   is linear in the outcome too, but is refitted once per replication
+   (:mod:`analysis.inference._power_refit`);
 3. **MDE**: the smallest ``delta`` rejected (two-sided, ``level``) in ``target`` of the
    replications, with its Monte Carlo s.e. ``sqrt(target (1 - target) / reps) /
    slope`` (slope of the normal approximation of the power curve at the MDE). Beside
@@ -41,6 +43,7 @@ import scipy.sparse as sp
 from scipy import optimize, stats
 
 from analysis import schema
+from analysis.inference._power_refit import RefitDesign, merger_design, refit_draws
 from analysis.inference.covariance import nested_k
 from analysis.inference.fe import FixedEffect, demean
 from analysis.results import PALETTE, EstimationResult
@@ -58,13 +61,17 @@ class PowerDesign:
     """A design whose power :func:`power` can simulate.
 
     ``fit(panel, outcome, options)`` returns the design's result on the panel and the
-    term tested. Any design that is least squares with a fixed design matrix and
-    one-way CR1 errors works; add it to :data:`DESIGNS`.
+    term tested: any design that is least squares with a fixed design matrix and
+    one-way CR1 errors (replications estimated at once). ``refit`` instead returns a
+    :class:`RefitDesign` whose estimate and influence function are linear in the
+    outcome (each replication refitted, e.g. ``staggered_did``). Add it to :data:`DESIGNS`.
     """
 
     label: str
     effect_unit: str
-    fit: Callable[[pd.DataFrame, str, dict], tuple[EstimationResult, str]]
+    fit: Callable[[pd.DataFrame, str, dict], tuple[EstimationResult, str]] | None = None
+    # designs that are not one least-squares fit are refitted per replication instead
+    refit: Callable[[pd.DataFrame, str, dict], RefitDesign] | None = None
 
 
 def _large_vs_small(panel: pd.DataFrame, outcome: str, options: dict):
@@ -89,6 +96,10 @@ DESIGNS: dict[str, PowerDesign] = {
     ),
     "intensity": PowerDesign(
         "intensity (dose x post)", "outcome units per unit of dose", _intensity
+    ),
+    "mergers": PowerDesign(
+        "mergers (Callaway-Sant'Anna, simple ATT)", "outcome units, after the merger",
+        refit=merger_design,
     ),
 }
 
@@ -370,6 +381,7 @@ def power(
     seed: int = 0,
     threshold: float = schema.LARGE_THRESHOLD,
     dose: str = schema.INTENSITY,
+    cohort: str | None = None,
     cluster: str = "entity",
     entity: str = schema.MUNICIPALITY,
     time: str = schema.YEAR,
@@ -391,20 +403,26 @@ def power(
     effects), the effect is constant from 2015 and the design's assumption holds (no
     differential pre-trend). A panel with heavier-tailed, size-dependent or
     cross-sectionally correlated errors has less power than shown. The MDE is for the
-    CR1 test; the wild bootstrap has nearly the same power with 342 clusters.
+    CR1 test (for mergers the influence-function z-test); the wild bootstrap has
+    nearly the same power with 342 clusters.
 
     Parameters
     ----------
     panel : DataFrame with the design's columns (``baseline_population`` for
         ``large_vs_small``, ``dose`` for ``intensity``).
     outcome : outcome column.
-    designs : keys of :data:`DESIGNS` (``"large_vs_small"``, ``"intensity"``).
+    designs : keys of :data:`DESIGNS`: ``"large_vs_small"``, ``"intensity"`` and
+        ``"mergers"`` (:func:`analysis.staggered_did` on the merger cohorts in ``cohort``,
+        simple aggregation, never-merged controls, influence-function s.e. with normal
+        critical values; refitted per replication, about 40 ms each on 342 units).
     effects : planted effects for the curves (in each design's unit, see ``effect_unit``);
         default 0 to 5 standard errors of each design in 41 steps.
     reps : simulated panels (the curves and MDEs reuse the same draws).
     level, target : test level and the power that defines the MDE.
     seed : seed of ``numpy.random.default_rng`` for the errors.
     threshold, dose, cluster : passed to the designs.
+    cohort : column of merger cohorts (year the unit became one municipality, 0 never),
+        for ``"mergers"``; default ``"cohort"``.
     entity, time : the panel's identifiers.
 
     Returns
@@ -431,26 +449,32 @@ def power(
         raise ValueError(f"power: level and target must be in (0, 1), got {level}, {target}")
     if reps < 10:
         raise ValueError(f"power: reps must be at least 10, got {reps}")
-    options = {"threshold": threshold, "dose": dose, "cluster": cluster}
+    options = {"threshold": threshold, "dose": dose, "cluster": cluster, "cohort": cohort,
+               "entity": entity, "time": time}
     rows, curves, calibrations, notes = [], [], {}, []
     for name in designs:
         spec = DESIGNS[name]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result, term = spec.fit(panel, outcome, options)
+            if spec.refit is not None:
+                design = spec.refit(panel, outcome, options)
+                frame, y, x, term, se = design.rows, design.y, design.x, design.term, design.se
+            else:
+                result, term = spec.fit(panel, outcome, options)
+                frame, j = result.fit.extra["frame"], result.fit.names.index(term)
+                y, x, se = result.fit.y_raw, result.fit.X_raw[:, j], result.std_error(term)
         notes += [f"{name}: {w.message}" for w in caught]
-        frame = result.fit.extra["frame"]
-        j = result.fit.names.index(term)
         years = frame[time].to_numpy(dtype=int)
-        cal = calibrate(result.fit.y_raw, result.fit.X_raw[:, j], frame[entity].to_numpy(),
-                        years, outcome)
+        cal = calibrate(y, x, frame[entity].to_numpy(), years, outcome)
         calibrations[name] = cal
         ucodes = pd.factorize(frame[entity], sort=True)[0]
-        x = result.fit.X_raw[:, j]
-        fitted = result.fit.y_raw - _within_part(result.fit.y_raw, x, ucodes, years)
-        draws = _simulate(result, term, cal, fitted, ucodes, years - years.min(),
-                          int(years.max() - years.min() + 1), reps, seed)
-        se = result.std_error(term)
+        fitted = y - _within_part(y, x, ucodes, years)
+        grid_years = (years - years.min(), int(years.max() - years.min() + 1))
+        if spec.refit is not None:
+            draws = _Draws(**refit_draws(design, fitted, cal.rho, cal.sd, ucodes, *grid_years,
+                                         reps, seed))
+        else:
+            draws = _simulate(result, term, cal, fitted, ucodes, *grid_years, reps, seed)
         grid = np.linspace(0, 5 * se, 41) if effects is None else np.asarray(effects, float)
         pw = np.array([draws.power(d, level) for d in grid])
         curves.append(pd.DataFrame({"design": name, "effect": grid, "effect_over_se": grid / se,
