@@ -1,13 +1,15 @@
 """Time ``analysis.power`` and ``analysis.randomisation_inference`` on the synthetic default.
 
 Panel: ``simulate_panel()`` (342 municipalities x 14 years), outcome ``wmo_per_1000``.
-Prints two tables:
+Prints three tables:
 
 1. ``power`` with its defaults (1,000 replications, a 41-point effect grid, the
    large-versus-small TWFE and the intensity design), beside the cost of the naive
    route (refit the design for every replication and grid point), extrapolated
    from a few refits;
-2. ``randomisation_inference`` with 9,999 within-province permutations for each
+2. ``power`` of the merger design (``staggered_did`` refitted per replication, 200
+   replications) on random merger cohorts;
+3. ``randomisation_inference`` with 9,999 within-province permutations for each
    design (the wild bootstrap switched off, it is timed in ``bench_inference.py``),
    beside refitting the design per permutation, extrapolated likewise.
 
@@ -72,6 +74,22 @@ def power_table(panel: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def merger_table(panel: pd.DataFrame, reps: int = 200) -> pd.DataFrame:
+    """The merger design refits staggered_did per replication; cohorts drawn at random
+    (30% of units merge in 2016-2022; the synthetic default has no merger column)."""
+    rng = np.random.default_rng(0)
+    units = panel["municipality"].unique()
+    cohort = np.where(rng.random(len(units)) < 0.3, rng.integers(2016, 2023, len(units)), 0)
+    data = panel.assign(cohort=panel["municipality"].map(dict(zip(units, cohort, strict=True))))
+    seconds, res = best_of(
+        lambda: power(data, OUTCOME, designs=["mergers"], reps=reps, cohort="cohort"), runs=1
+    )
+    row = res.table.iloc[0]
+    return pd.DataFrame([{"design": "mergers", "reps": reps, "mde": row.mde,
+                          "mde_mc_se": row.mde_mc_se, "mde_bloom": row.mde_bloom,
+                          "power_s": seconds, "per_rep_ms": 1000 * seconds / reps}])
+
+
 def randomisation_table(panel: pd.DataFrame) -> pd.DataFrame:
     data = large_at(panel, 50_000)
     refits = {
@@ -100,6 +118,8 @@ def main() -> None:
     panel = simulate_panel().panel
     print(f"\npower(): {OUTCOME}, 342 units x 14 years, defaults (best of 3, seconds)")
     print(power_table(panel).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"\npower(designs=['mergers']): {OUTCOME}, random merger cohorts (one run, seconds)")
+    print(merger_table(panel).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"\nrandomisation_inference(): {OUTCOME}, 9,999 permutations within provinces "
           "(best of 3, seconds)")
     print(randomisation_table(panel).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
