@@ -16,7 +16,8 @@ import pytest  # noqa: E402
 
 from analysis import intensity_did, power, schema, twfe  # noqa: E402
 from analysis.evaluation import LARGE_POST, large_at  # noqa: E402
-from analysis.inference.power import DESIGNS, _simulate, _within_part, calibrate  # noqa: E402
+from analysis.inference.calibration import calibrate, within_part  # noqa: E402
+from analysis.inference.power import DESIGNS, _simulate  # noqa: E402
 from analysis.synthetic import DEFAULT_OUTCOMES, SyntheticParams, _ar1, simulate_panel  # noqa: E402
 
 OUTCOME = "spending_per_inhabitant"  # large counts: rounding to whole euros is negligible
@@ -80,7 +81,7 @@ def test_vectorised_replications_equal_the_design_refitted(null_panel, design, b
     units = pd.factorize(frame[schema.MUNICIPALITY], sort=True)[0]
     years = frame[schema.YEAR].to_numpy()
     cal = calibrate(fit.y_raw, fit.X_raw[:, j], frame[schema.MUNICIPALITY].to_numpy(), years)
-    fitted = fit.y_raw - _within_part(fit.y_raw, fit.X_raw[:, j], units, years)
+    fitted = fit.y_raw - within_part(fit.y_raw, fit.X_raw[:, j], units, years)
     draws = _simulate(result, term, cal, fitted, units, years - years.min(), 14, 3, seed=5)
     errors = _ar1(np.random.default_rng(5), 14, 342 * 3, cal.rho, cal.sd).reshape(14, 342, 3)
     delta = 2.0 * result.std_error(term)
