@@ -228,8 +228,8 @@ class PowerResult:
                        label=f"Bloom {row.mde_bloom:.3g}")
             ax.set_ylim(0, 1)
             ax.set_xlabel(f"Planted effect ({row.effect_unit})")
-            ax.set_ylabel(f"Power at level {self.level:g}")
-            ax.set_title(f"{row.label}: {self.outcome}")
+            ax.set_ylabel(f"Power at level {self.level:g} ({self.outcome})")
+            ax.set_title(row.label)
             ax.legend(frameon=False, loc="lower right")
         return axes
 

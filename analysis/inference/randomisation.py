@@ -118,7 +118,8 @@ class RandomisationResult:
                 color=PALETTE[0], alpha=0.7, label="re-assigned labels")
         ax.axvline(self.estimate, color=PALETTE[1], lw=2, label="observed")
         if self.alternative == "two-sided":
-            ax.axvline(-self.estimate, color=PALETTE[1], lw=1, ls="--", label="- observed")
+            ax.axvline(-self.estimate, color=PALETTE[1], lw=1, ls="--",
+                       label="minus observed (two-sided)")
         ax.set_xlabel(f"Estimate of {self.term} ({self.outcome})")
         ax.set_ylabel("assignments")
         ax.set_title(f"Randomisation distribution (p = {self.p_value:.3g})")
