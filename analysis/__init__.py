@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "imputation_did": "analysis.designs.imputation",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
+    "honest_did": "analysis.inference.honest_did",
     "randomisation_inference": "analysis.inference.randomisation",
     "power": "analysis.inference.power",
     "EstimationResult": "analysis.results",
