@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",
+    "randomisation_inference": "analysis.inference.randomisation",
+    "power": "analysis.inference.power",
     "EstimationResult": "analysis.results",
 }
 
