@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis import paths, schema
 from analysis.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.ownership import check_writable, claim
 from analysis.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs")
@@ -58,6 +59,7 @@ def ensure_synthetic_raw(raw_dir: Path = paths.SYNTHETIC_RAW) -> dict:
     if not (raw_dir / "manifest.json").is_file():
         from analysis.synthetic import write_synthetic_raw
 
+        check_writable(raw_dir, replaced=True)  # never replace a user's folder
         write_synthetic_raw(raw_dir)
     return verify_manifest(raw_dir)
 
@@ -107,6 +109,7 @@ def build_panel(
     """
     from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
+    check_writable(out_dir or paths.PROCESSED)  # before any work: a user's folder stays as it is
     raw, history, manifest = load_raw_panel(source, raw_dir)
     _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
     for year, frame in raw.groupby(schema.YEAR):
@@ -153,7 +156,7 @@ def panel_path(out_dir: Path, source: str, boundary_year: int) -> Path:
 
 def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
     """Write parquet and its metadata sidecar atomically."""
-    path = panel_path(out_dir, metadata["source"], metadata["boundary_year"])
+    path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"])
     frame = panel.copy()
     frame.attrs = {}
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))

@@ -88,7 +88,12 @@ def _extensions():
 def _build(args: argparse.Namespace):
     """The panel of the shared options (``--source``, years, folders)."""
     from analysis.build import build_panel
+    from analysis.ownership import check_writable
 
+    check_writable(args.out_dir or paths.PROCESSED)  # a user's folder: stop before any work
+    raw = args.raw_dir
+    if args.source == "synthetic" and raw and not (raw / "manifest.json").exists():
+        check_writable(raw, replaced=True)  # the synthetic default would be written there
     _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
     return build_panel(
         args.source,
@@ -116,12 +121,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
+    from analysis.ownership import check_writable, claim
     from analysis.summary import render_summary
 
+    check_writable(args.out_dir or paths.PROCESSED)
+    if getattr(args, "after_run", None) is not None and not getattr(args, "no_report", False):
+        report_dir = getattr(args, "report_dir", None) or paths.PROCESSED / "report"
+        check_writable(report_dir, replaced=True)  # refuse before building, not after
     result = _build(args)
     text = render_summary(result.unharmonised, result.panel)
     out_dir = args.out_dir or paths.PROCESSED
-    target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
+    target = write_bytes_atomic(claim(out_dir) / f"summary_{args.source}.md", text.encode())
     print(text)
     print(f"summary written to {target}")
     report = getattr(args, "after_run", None)
