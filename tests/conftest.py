@@ -6,12 +6,14 @@ tests that need them skip with a reason when it is absent, as on a user's fresh 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# DECENTRALISATION_SHARED points elsewhere (e.g. from a git worktree one level deeper)
+SHARED = Path(os.environ.get("DECENTRALISATION_SHARED", ROOT.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
