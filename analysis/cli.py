@@ -32,9 +32,10 @@ def _step(message: str) -> None:
 def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs"],
+        choices=["synthetic", "cbs", "statline"],
         default="synthetic",
-        help="synthetic default (no internet needed) or CBS data from `fetch`",
+        help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
+        "CBS StatLine tables vendored in data/raw/statline",
     )
     parser.add_argument(
         "--boundary-year",
@@ -45,8 +46,9 @@ def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline-year",
         type=int,
-        default=schema.BASELINE_YEAR,
-        help="year that fixes size classes and treatment intensity",
+        default=None,
+        help=f"year that fixes size classes and treatment intensity (default "
+        f"{schema.BASELINE_YEAR}; 2015 for statline, its first year with population)",
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")

@@ -274,7 +274,8 @@ def match_municipalities(
             resolved[key] = lookup.resolve(*key)
     rows = [resolved[(clean_name(n), y)] for n, y in zip(raw, year_list, strict=True)]
     codes = pd.array([r[0] for r in rows], dtype="string")
-    titles = [None if r[0] is None else str(history.periods.loc[r[0], "name"]) for r in rows]
+    title_of = history.periods["name"].to_dict()
+    titles = [None if r[0] is None else str(title_of[r[0]]) for r in rows]
     frame = pd.DataFrame(
         {
             "name": raw,
