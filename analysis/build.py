@@ -124,7 +124,10 @@ def build_panel(
     _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
     for year, frame in raw.groupby(schema.YEAR):
         validate_panel(frame, known_codes=history.municipalities_on(int(year)))
-    panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
+    roles = {**source_text_roles(raw), **manifest.get("roles", {})}
+    panel = harmonise_to_boundaries(
+        raw, boundary_year, history, baseline_year=baseline_year, roles=roles
+    )
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)
     panel.attrs.update(
@@ -138,6 +141,22 @@ def build_panel(
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
+
+
+def source_text_roles(raw: pd.DataFrame) -> dict[str, str]:
+    """Text columns of the toolkit's own sources (e.g. a provenance label) carried as text.
+
+    Harmonisation refuses any column without a role; a source's labels are joined across
+    merged parts (role ``text``), never dropped. A user's data declare roles themselves.
+    """
+    from analysis.panel import _structural
+
+    skip = set(_structural(raw.columns))
+    return {
+        c: "text"
+        for c in raw.columns
+        if c not in skip and not pd.api.types.is_numeric_dtype(raw[c])
+    }
 
 
 def _check_years(raw: pd.DataFrame, **years: int) -> None:

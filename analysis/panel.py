@@ -28,6 +28,7 @@ from analysis.roles import (
     DENOMINATOR,
     DROP,
     SUMMED,
+    TEXT,
     Mean,
     Rate,
     Role,
@@ -535,6 +536,15 @@ def _statuses(parts: pd.DataFrame, values: list[str], index: pd.Index) -> pd.Dat
     return pd.DataFrame(out, index=index)
 
 
+def _texts(parts: pd.DataFrame, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """Text labels of the parts, distinct values joined by ';' per target unit and year."""
+    out = {}
+    for column in columns:
+        hit = parts.loc[parts[column].notna(), [_TO, YEAR, column]].drop_duplicates()
+        out[column] = _joined(hit, column).reindex(index)
+    return pd.DataFrame(out, index=index)
+
+
 def _joined(frame: pd.DataFrame, column: str) -> pd.Series:
     """``;``-joined values of ``column`` per (to_code, year); ``frame`` sorted by them.
 
@@ -682,11 +692,12 @@ def harmonise_to_boundaries(
         panel,
         counts=[c for c in summed if resolved[c] == COUNT],
         denominators=[c for c in summed if resolved[c] == DENOMINATOR],
-        numeric=[c for c in resolved if resolved[c] not in (*SUMMED, DROP)],
+        numeric=[c for c in resolved if resolved[c] not in (*SUMMED, TEXT, DROP)],
     )
+    texts = [c for c, r in resolved.items() if r == TEXT]
     by = _crosswalk_weight(weight, resolved)
     statuses = [v + STATUS_SUFFIX for v in summed if v + STATUS_SUFFIX in panel]
-    kept = [MUNICIPALITY, YEAR, *summed, *statuses, *means]
+    kept = [MUNICIPALITY, YEAR, *summed, *statuses, *means, *texts]
     left_out = _left_out(panel.columns, resolved, kept)
     panel = panel[kept]
     values, extras = summed, list(means)
@@ -698,7 +709,9 @@ def harmonise_to_boundaries(
     parts = _components(panel, walks)
 
     sums, partial = _sum_values(parts, values, means)
-    out = pd.concat([sums, _statuses(parts, values, sums.index)], axis=1)
+    out = pd.concat(
+        [sums, _statuses(parts, values, sums.index), _texts(parts, texts, sums.index)], axis=1
+    )
     out[INCOMPLETE] = partial.any(axis=1)
     out[INCOMPLETE_COLUMNS] = _join_flags(partial)
     out[COMBINED_FROM] = _joined(parts, _FROM)
@@ -714,7 +727,7 @@ def harmonise_to_boundaries(
     out = _recompute_rates(add_rates(out), rates)
     if POPULATION in out:
         out = add_size_classes(out, baseline_year=baseline_year)
-    out = out[_column_order(out.columns, values, [*rates, *extras])]
+    out = out[_column_order(out.columns, values, [*rates, *extras, *texts])]
     out.attrs.update(
         boundary_year=target_year,
         roles={c: str(r) for c, r in resolved.items()},

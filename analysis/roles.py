@@ -11,6 +11,7 @@ role                      across merged (or split) municipalities
 ``total``                 summed, may be negative (e.g. a budget change in euro)
 ``rate:NUM/DEN*PER``      recomputed as ``sum(NUM) / sum(DEN) * PER``, never averaged
 ``mean:WEIGHT``           weighted mean of the parts, weights ``WEIGHT`` (declared only)
+``text``                  a label: the parts' distinct values joined by ``;``
 ``drop``                  left out on purpose (listed in the sidecar)
 ========================  ===============================================================
 
@@ -45,6 +46,7 @@ __all__ = [
     "COUNT",
     "DENOMINATOR",
     "DROP",
+    "TEXT",
     "TOTAL",
     "Mean",
     "Rate",
@@ -59,9 +61,10 @@ __all__ = [
 COUNT = "count"
 DENOMINATOR = "denominator"
 TOTAL = "total"
+TEXT = "text"
 DROP = "drop"
 SUMMED = (COUNT, DENOMINATOR, TOTAL)
-CHOICES = "count, denominator, total, rate:NUM/DEN*PER, mean:WEIGHT or drop"
+CHOICES = "count, denominator, total, rate:NUM/DEN*PER, mean:WEIGHT, text or drop"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def parse_role(text: Role | tuple, column: str = "?") -> Role:
             return parse_role(str(kind), column)
         raise RoleError(f"column {column!r}: role {text!r} is not one of {CHOICES}")
     role = str(text).strip()
-    if role.lower() in (*SUMMED, DROP):
+    if role.lower() in (*SUMMED, TEXT, DROP):
         return role.lower()
     if match := _RATE.fullmatch(role):
         per = float(match.group(3)) if match.group(3) else 1.0
