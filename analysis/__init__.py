@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "BoundaryHistory": "analysis.boundaries",
     "harmonise_to_boundaries": "analysis.panel",
     "validate_panel": "analysis.panel",
+    "panel_from_frame": "analysis.owndata",
     "OUTCOMES": "analysis.panel",
     # synthetic default
     "simulate_panel": "analysis.synthetic",

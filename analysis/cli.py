@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import paths, schema
+from analysis.owndata_cli import add_own_data_options, build_from_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,10 +34,10 @@ def _step(message: str) -> None:
 def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs", "statline"],
+        choices=["synthetic", "cbs", "statline", "csv"],
         default="synthetic",
-        help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
-        "CBS StatLine tables vendored in data/raw/statline",
+        help="synthetic default (no internet needed), CBS data from `fetch`, the real "
+        "CBS StatLine tables vendored in data/raw/statline, or your own CSV (--input)",
     )
     parser.add_argument(
         "--boundary-year",
@@ -52,6 +54,7 @@ def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
+    add_own_data_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +100,13 @@ def _build(args: argparse.Namespace):
     if args.source == "synthetic" and raw and not (raw / "manifest.json").exists():
         check_writable(raw, replaced=True)  # the synthetic default would be written there
     _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
+    if args.source == "csv":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = build_from_args(args)
+        for warning in caught:  # one plain line each, not a source-code excerpt
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return result
     return build_panel(
         args.source,
         raw_dir=args.raw_dir,

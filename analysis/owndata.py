@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
-from analysis.roles import DROP, Role, parse_role
+from analysis.roles import DROP, Role, default_roles, parse_role
 from analysis.schema import CBS_SPECIAL_VALUES, MUNICIPALITY, NAME, PROVINCE, STATUS_SUFFIX, YEAR
 
 __all__ = [
@@ -311,6 +311,7 @@ def prepare(
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
     decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
+    roles = {**default_roles(), **roles}  # a schema column is numeric even if all text
     left_out: dict[str, str] = {}
     values, statuses = {}, {}
     for column in frame.columns:
@@ -517,6 +518,7 @@ def build_own_panel(
         history=str(history_path),
         roles=panel.attrs["roles"],
         crosswalk_weight=panel.attrs["crosswalk_weight"],
+        corrections_ignored=panel.attrs.get("corrections_ignored", {}),
         columns_left_out=panel.attrs["columns_left_out"],
         rows_left_out=panel.attrs["rows_left_out"],
         where=dict(where or {}),

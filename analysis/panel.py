@@ -14,6 +14,7 @@ divided by crosswalk weight) and rates are *recomputed* from the sums, never ave
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -442,13 +443,21 @@ def _crosswalks(
     continuing municipality moving) gets its share instead of being ignored.
     """
     frames = []
+    ignored: dict[int, list[str]] = {}
     for year in years:
         if year == target_year:
             codes = list(history.municipalities_on(target_year))
             walk = pd.DataFrame({_FROM: codes, _TO: codes, _WEIGHT: 1.0})
         else:
             population = (populations or {}).get(year) or None
-            walk = history.crosswalk(year, target_year, population=population)
+            if population is not None and _accepts(history.crosswalk, "missing"):
+                # a code without a weight value (absent from the data) keeps its corrections
+                # ignored instead of stopping everything; which ones is recorded
+                walk = history.crosswalk(year, target_year, population=population, missing="ignore")
+                for code in walk.attrs.get("corrections_ignored", []):
+                    ignored.setdefault(int(year), []).append(code)
+            else:
+                walk = history.crosswalk(year, target_year, population=population)
             absent = {_FROM, _TO, _WEIGHT} - set(walk.columns)
             if absent:
                 raise ValueError(
@@ -458,7 +467,16 @@ def _crosswalks(
     walks = pd.concat(frames, ignore_index=True)
     walks[_WEIGHT] = walks[_WEIGHT].astype(float)
     walks[YEAR] = walks[YEAR].astype("int64")
+    walks.attrs["corrections_ignored"] = ignored
     return walks
+
+
+def _accepts(function, name: str) -> bool:
+    """Whether ``function`` takes a keyword ``name`` (a history may be a simpler double)."""
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_coverage(panel: pd.DataFrame, walks: pd.DataFrame, target_year: int) -> None:
@@ -732,6 +750,7 @@ def harmonise_to_boundaries(
         boundary_year=target_year,
         roles={c: str(r) for c, r in resolved.items()},
         crosswalk_weight=by,
+        corrections_ignored=walks.attrs.get("corrections_ignored", {}),
         columns_left_out=left_out,
     )
     return out
