@@ -703,7 +703,7 @@ def harmonise_to_boundaries(
     1       GM0003  2016         44.0          10.0         GM0003
     """
     resolved = resolve_roles(panel.columns, roles, _structural(panel.columns))
-    summed = [c for c, r in resolved.items() if r in SUMMED]
+    summed = _summed_in_order(resolved)
     means = {c: r.weight for c, r in resolved.items() if isinstance(r, Mean)}
     rates = {c: r for c, r in resolved.items() if isinstance(r, Rate)}
     panel = validate_panel(
@@ -754,6 +754,20 @@ def harmonise_to_boundaries(
         columns_left_out=left_out,
     )
     return out
+
+
+def _summed_in_order(roles: Mapping[str, Role]) -> list[str]:
+    """Counts, then denominators, then totals; the schema's own order first in each."""
+    vocabulary = [*COUNTS, *DENOMINATORS]
+    summed = [c for c, r in roles.items() if r in SUMMED]
+    return sorted(
+        summed,
+        key=lambda c: (
+            SUMMED.index(roles[c]),
+            vocabulary.index(c) if c in vocabulary else len(vocabulary),
+            summed.index(c),
+        ),
+    )
 
 
 def _structural(columns: Iterable[str]) -> list[str]:
