@@ -217,6 +217,11 @@ def read_panel(
     sidecar = path.with_suffix(".json")
     metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
     if not path.is_file() or metadata is None or not _is_current(metadata, source):
+        if source == "csv":  # own data: only `build --source csv` knows the file and roles
+            raise FileNotFoundError(
+                f"{path} is missing or older than its input: run `python -m analysis build "
+                f"--source csv --input FILE --boundary-year {boundary_year}` first"
+            )
         return build_panel(source, boundary_year=boundary_year, out_dir=out_dir).panel
     panel = pd.read_parquet(path)
     panel.attrs.update(
@@ -231,6 +236,10 @@ def _is_current(metadata: dict, source: str) -> bool:
         return False
     if source == "cbs":
         return True  # CBS raw files are checked against their manifests when built
+    if source == "csv":  # own data: current while the input file is unchanged
+        source_file = Path(metadata.get("input", ""))
+        recorded = metadata.get("raw_files_sha256", {}).get(f"input/{source_file.name}")
+        return source_file.is_file() and sha256_file(source_file) == recorded
     raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
     if raw is None:
         return False

@@ -143,6 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.ownership import check_writable, claim
     from analysis.summary import render_summary
 
+    if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
+        raise ValueError(
+            "run does not take --source csv: use `build --source csv`, then "
+            "analysis.build.read_panel('csv', boundary_year) in Python"
+        )
     check_writable(args.out_dir or paths.PROCESSED)
     if getattr(args, "after_run", None) is not None and not getattr(args, "no_report", False):
         report_dir = getattr(args, "report_dir", None) or paths.PROCESSED / "report"

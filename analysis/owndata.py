@@ -514,7 +514,7 @@ def build_own_panel(
     panel.attrs.update(source="csv", synthetic=False, label=label, baseline_year=baseline)
     metadata = _metadata(raw, panel, manifest, "csv", boundary_year, baseline)
     metadata.update(
-        input=str(input_path),
+        input=str(input_path.resolve()),
         history=str(history_path),
         roles=panel.attrs["roles"],
         crosswalk_weight=panel.attrs["crosswalk_weight"],

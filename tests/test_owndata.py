@@ -272,3 +272,26 @@ def test_python_api_is_exported():
     import analysis
 
     assert analysis.panel_from_frame is panel_from_frame
+
+
+def test_built_own_panel_is_read_back_and_never_rebuilt_silently(tmp_path, capsys):
+    from analysis.build import read_panel
+
+    source = tmp_path / "own.csv"
+    source.write_bytes(EXAMPLE.read_bytes())
+    rate = "bijstand_density=rate:bijstand_recipients/population_15plus*1000"
+    out = tmp_path / "out"
+    argv = ["--input", str(source), "--boundary-year", "2019", "--role", rate]
+    assert _build(argv, out, capsys)[0] == 0
+    panel = read_panel("csv", 2019, out_dir=out)
+    assert panel.attrs["source"] == "csv" and len(panel) == 6
+    source.write_text(source.read_text().replace("11350", "11351"))  # the input changed
+    with pytest.raises(FileNotFoundError, match="older than its input: run `python -m analysis"):
+        read_panel("csv", 2019, out_dir=out)
+
+
+def test_run_refuses_own_data_with_a_pointer_to_build(tmp_path, capsys):
+    argv = ["run", "--source", "csv", "--input", str(EXAMPLE), "--out-dir", str(tmp_path)]
+    assert main(argv) == 2
+    assert "run does not take --source csv: use `build --source csv`" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
