@@ -684,7 +684,7 @@ def harmonise_to_boundaries(
     --------
     >>> import pandas as pd
     >>> class History:  # GM0001 and GM0002 merged into GM0003 on 1 January 2016
-    ...     def crosswalk(self, from_year, to_year):
+    ...     def crosswalk(self, from_year, to_year, population=None):
     ...         return pd.DataFrame({"from_code": ["GM0001", "GM0002"],
     ...                              "to_code": ["GM0003", "GM0003"], "weight": 1.0})
     ...     def municipalities_on(self, year):
