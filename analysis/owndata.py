@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
-from analysis.roles import DROP, Role, default_roles, parse_role
+from analysis.roles import DROP, TEXT, Role, default_roles, parse_role
 from analysis.schema import CBS_SPECIAL_VALUES, MUNICIPALITY, NAME, PROVINCE, STATUS_SUFFIX, YEAR
 
 __all__ = [
@@ -313,12 +313,15 @@ def prepare(
     decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
     roles = {**default_roles(), **roles}  # a schema column is numeric even if all text
     left_out: dict[str, str] = {}
-    values, statuses = {}, {}
+    values, statuses, texts = {}, {}, {}
     for column in frame.columns:
         if column in (MUNICIPALITY, YEAR, NAME, PROVINCE) or column.endswith(STATUS_SUFFIX):
             continue
         if roles.get(column) == DROP:
             left_out[column] = "declared drop"
+        elif roles.get(column) == TEXT:  # a declared label, joined across merged parts
+            text = frame[column].astype("string").str.strip()
+            texts[column] = text.mask(text == "")
         elif column not in roles and _is_text(frame[column]):
             left_out[column] = "text, not numbers (declare it drop to silence the warning)"
         else:
@@ -331,6 +334,7 @@ def prepare(
         [
             pd.DataFrame({MUNICIPALITY: codes, YEAR: years}),
             values,
+            pd.DataFrame(texts, index=frame.index),
             pd.DataFrame({k: v for k, v in statuses.items() if v is not None}, index=frame.index),
         ],
         axis=1,

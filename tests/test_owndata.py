@@ -262,6 +262,15 @@ def test_text_column_is_left_out_with_a_warning_naming_it():
     assert panel.attrs["columns_left_out"]["note"].startswith("text")
 
 
+def test_declared_text_is_kept_and_joined_across_a_merger():
+    frame = pd.read_csv(EXAMPLE).assign(source=lambda d: np.where(d.year == 2015, "paper", "web"))
+    frame.loc[frame["municipality"] == "Haren", "source"] = "phone"
+    panel = panel_from_frame(frame, 2019, roles={"source": "text", "bijstand_density": "drop"})
+    got = panel.set_index(["municipality", "year"])["source"]
+    assert got[("GM0014", 2015)] == "paper;phone"  # Haren (GM0017) joins Groningen
+    assert got[("GM1680", 2016)] == "web"
+
+
 def test_declared_drop_silences_the_warning():
     frame = pd.read_csv(EXAMPLE).assign(note="checked")
     with warnings.catch_warnings():
