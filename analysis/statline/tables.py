@@ -95,7 +95,8 @@ class TableReader:
         matched = nm.match_municipalities(frame["region"], frame["year"], self.history)
         frame[schema.MUNICIPALITY] = matched["code"]
         frame["how"] = matched["how"]
-        self.aggregates[table] = sorted(set(frame.loc[frame["how"] == nm.AGGREGATE, "region"]))
+        found = set(frame.loc[frame["how"] == nm.AGGREGATE, "region"])
+        self.aggregates[table] = sorted(found | set(self.aggregates.get(table, [])))
         empty = frame[topics].isna().all(axis=1)
         outside = frame["how"] == nm.OUTSIDE
         for row in frame[outside & ~empty].itertuples():
@@ -143,8 +144,8 @@ class TableReader:
         """Municipalities of a year with no row at all in the table (not just empty)."""
         absent = {}
         for year, group in out.groupby(schema.YEAR):
-            missing = sorted(set(self.history.municipalities_on(int(year))) - set(group[
-                schema.MUNICIPALITY]))  # fmt: skip
+            alive = set(self.history.municipalities_on(int(year)))
+            missing = sorted(alive - set(group[schema.MUNICIPALITY]))
             if missing:
                 absent[int(year)] = missing
         if absent:
