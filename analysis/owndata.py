@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
-from analysis.roles import DROP, TEXT, Role, default_roles, parse_role
+from analysis.roles import DROP, OTHERS, TEXT, Role, default_roles, parse_role
 from analysis.schema import CBS_SPECIAL_VALUES, MUNICIPALITY, NAME, PROVINCE, STATUS_SUFFIX, YEAR
 
 __all__ = [
@@ -62,6 +62,7 @@ class Prepared:
     """The input on each year's own boundaries, and what was left out of it."""
 
     panel: pd.DataFrame
+    roles: dict[str, Role] = field(default_factory=dict)  # every column's role
     left_out: dict[str, str] = field(default_factory=dict)  # column -> why
     rows_left_out: list[str] = field(default_factory=list)  # "label in year: why"
 
@@ -311,7 +312,7 @@ def prepare(
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
     decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
-    roles = {**default_roles(), **roles}  # a schema column is numeric even if all text
+    roles = _with_others(frame.columns, {**default_roles(), **roles})
     left_out: dict[str, str] = {}
     values, statuses, texts = {}, {}, {}
     for column in frame.columns:
@@ -343,7 +344,18 @@ def prepare(
     panel = panel[keep].reset_index(drop=True)
     _check_unique(panel, frame.loc[keep, MUNICIPALITY].reset_index(drop=True))
     _warn(left_out, rows_left_out)
-    return Prepared(panel, left_out, rows_left_out)
+    return Prepared(panel, roles, left_out, rows_left_out)
+
+
+def _with_others(columns, roles: dict[str, Role]) -> dict[str, Role]:
+    """Schema roles, declared roles, and the ``*`` role for every other data column."""
+    others = roles.pop(OTHERS, None)
+    if others is not None:
+        for column in columns:
+            keyed = column in (MUNICIPALITY, YEAR, NAME, PROVINCE)
+            if column not in roles and not keyed and not column.endswith(STATUS_SUFFIX):
+                roles[column] = others
+    return roles
 
 
 def _warn(left_out: Mapping[str, str], rows: list[str]) -> None:
@@ -458,7 +470,7 @@ def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_ye
     years = sorted(panel[YEAR].unique())
     if baseline_year is None:
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
-    kept_roles = {c: r for c, r in declared.items() if c in panel.columns}
+    kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
     out = harmonise_to_boundaries(
         panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight
     )

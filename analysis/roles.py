@@ -21,6 +21,9 @@ every outcome a rate of its numerator and denominator, and the treatment intensi
 population-weighted mean. Any other column needs a declared role; without one
 harmonisation stops with an error naming it instead of guessing.
 
+A role declared for ``*`` applies to every column that has none (``*=drop`` keeps only
+the named and built-in columns of a wide StatLine export).
+
 Roles are written as strings (``"count"``, ``"rate:bijstand_recipients/inhabitants_15plus*1000"``),
 in Python as a mapping ``{column: role}`` or on the command line as
 ``--role COLUMN=ROLE`` (repeatable) or ``--roles FILE`` with one ``COLUMN = ROLE`` per line.
@@ -64,6 +67,7 @@ TOTAL = "total"
 TEXT = "text"
 DROP = "drop"
 SUMMED = (COUNT, DENOMINATOR, TOTAL)
+OTHERS = "*"  # a role declared for "*" applies to every column without one (e.g. "*=drop")
 CHOICES = "count, denominator, total, rate:NUM/DEN*PER, mean:WEIGHT, text or drop"
 
 
@@ -155,6 +159,7 @@ def resolve_roles(
     """
     columns = list(columns)
     declared = {c: parse_role(r, c) for c, r in (declared or {}).items()}
+    others = declared.pop(OTHERS, None)
     absent = [c for c in declared if c not in columns]
     if absent:
         raise RoleError(f"a role is declared for column(s) not in the data: {absent}")
@@ -167,6 +172,8 @@ def resolve_roles(
             roles[column] = declared[column]
         elif column in builtin:
             roles[column] = builtin[column]
+        elif column not in skip and others is not None:
+            roles[column] = others
         elif column not in skip:
             unknown.append(column)
     if unknown:

@@ -305,3 +305,23 @@ def test_run_refuses_own_data_with_a_pointer_to_build(tmp_path, capsys):
     assert main(argv) == 2
     assert "run does not take --source csv: use `build --source csv`" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_vendored_statline_table_is_read_as_cbs_wrote_it(tmp_path, capsys):
+    # 83450NED as cbsodata wrote it: no Perioden (one year), three age groups, 17 topics,
+    # labour-market regions among the municipalities
+    argv = [
+        "--input", str(STATLINE / "83450NED.csv"), "--year", "2015",
+        "--where", f"Leeftijd={OVER_15}", "--role", "*=drop",
+        "--rename", "Inwoners_1=population_15plus",
+        "--rename", "Bijstandontvangers_2=bijstand_recipients",
+        "--boundary-year", "2015",
+    ]  # fmt: skip
+    status, out, err = _build(argv, tmp_path, capsys)
+    assert status == 0, err
+    assert "393 municipalities x 1 years" in out
+    assert "35 row(s) left out: Groningen (AM) in 2015: not a municipality" in err
+    panel, sidecar = _read(tmp_path, 2015)
+    assert panel["bijstand_recipients"].sum() == 496250  # every municipal row, exactly
+    assert sidecar["columns_left_out"]["Bijstandsdichtheid_3"] == "declared drop"
+    assert "bijstand_per_1000_15plus" in panel  # the schema's rate, from the renamed parts

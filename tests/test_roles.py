@@ -171,3 +171,11 @@ def test_roles_file(tmp_path):
     path.write_text("recipients count\n")
     with pytest.raises(RoleError, match="line 1: expected COLUMN = ROLE"):
         read_roles_file(path)
+
+
+def test_a_role_for_star_applies_to_every_column_without_one():
+    panel = with_recipients().assign(note="x")
+    out = harmonise(panel, roles={"*": "drop"})
+    assert "recipients" not in out and "note" not in out
+    assert out.attrs["columns_left_out"] == {"recipients": "declared drop", "note": "declared drop"}
+    assert "bijstand_recipients" in out  # built-in roles are kept
