@@ -208,6 +208,10 @@ BAD = {
         "municipality,year,bijstand_recipients\nGM0009,2019,1\n",
         "municipality GM0009 did not exist on 1 January 2019",
     ),
+    "dissolved municipality with figures": (
+        "municipality,year,bijstand_recipients\nHaren,2020,5\n",
+        "municipality 'Haren' did not exist on 1 January 2020 but has figures for it",
+    ),
     "year not a number": (
         "municipality,year,bijstand_recipients\nGM1680,2016H1,1\n",
         "column 'year': '2016H1' for GM1680 (data row 1) is not a year",
