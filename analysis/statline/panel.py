@@ -122,8 +122,9 @@ def build_statline_panel(raw_dir: str | Path | None = None):
         One row per municipality existing on 1 January of each year 2011-2023:
         ``municipality, name, year, province``, the counts and denominators of the module
         docstring with ``<column>_status``, and ``population_route``.
-    history : analysis.boundaries.BoundaryHistory
-        From ``03759ned/codes-RegioS.json``.
+    history : PartialPopulationHistory
+        The boundary history of ``03759ned/codes-RegioS.json``, whose crosswalk falls back
+        to no population for a year whose derived population is partial (recorded).
     manifest : dict
         The raw manifest plus ``tables``, ``seams``, and ``statline`` (population routes
         and their check against 03759ned, regional aggregates left out per table, figures
@@ -138,10 +139,11 @@ def build_statline_panel(raw_dir: str | Path | None = None):
 
     Examples
     --------
-    >>> panel, history, manifest = build_statline_panel()  # doctest: +SKIP
+    >>> panel, history, manifest = build_statline_panel("data/raw/statline")
     >>> panel.query("municipality == 'GM0363' and year == 2019")["population"].item()
-    ... # doctest: +SKIP
     862965.0
+    >>> manifest["statline"]["n_regional_aggregates_left_out"]
+    330
     """
     from analysis.boundaries import load_boundary_history
     from analysis.build import verify_manifest
