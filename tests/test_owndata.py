@@ -329,3 +329,25 @@ def test_a_vendored_statline_table_is_read_as_cbs_wrote_it(tmp_path, capsys):
     assert panel["bijstand_recipients"].sum() == 496250  # every municipal row, exactly
     assert sidecar["columns_left_out"]["Bijstandsdichtheid_3"] == "declared drop"
     assert "bijstand_per_1000_15plus" in panel  # the schema's rate, from the renamed parts
+
+
+def test_statline_half_years_are_left_out_with_a_warning_and_signs_stay_missing(tmp_path):
+    from analysis.owndata import read_own_csv
+
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ID;RegioS;Perioden;WmoClienten_1\n"
+        "1;Aa en Hunze   ;2016;410.0\n"
+        "2;Aa en Hunze   ;1e halfjaar 2016;380.0\n"
+        "3;Bergen (NH.);2016;\n"
+        "4;Bergen (L.);2016;x\n"
+    )
+    with pytest.warns(OwnDataWarning, match="1 rows with half-year periods left out"):
+        frame = read_own_csv(path)
+    panel = panel_from_frame(frame, 2016, roles={"WmoClienten_1": "count"}).set_index(
+        "municipality"
+    )
+    assert panel.loc["GM1680", "WmoClienten_1"] == 410
+    assert np.isnan(panel.loc["GM0373", "WmoClienten_1"])  # empty: missing, not 0
+    assert np.isnan(panel.loc["GM0893", "WmoClienten_1"])
+    assert panel.loc["GM0893", "WmoClienten_1_status"] == "confidential"
