@@ -7,7 +7,9 @@ Every folder a command writes into (``data/raw/synthetic``, ``data/raw/cbs``,
 stop with one line naming the folder, before anything is written:
 
 * an absent or empty folder (a fresh clone's ``.gitkeep`` counts as empty) may be used;
-* a marked folder may be written into (files with the toolkit's own names);
+* a marked folder may be written into (files with the toolkit's own names), and so may
+  one written before markers existed that holds only such names (``panel_*.parquet``,
+  ``summary_*.md``, report pages, cached table folders);
 * a folder that is *replaced as a whole* (the synthetic default, a report, one cached
   fetch) must hold only files the toolkit listed as its own: the marker's ``files``, or
   for a folder written before markers existed, the files its synthetic ``manifest.json``
@@ -17,6 +19,7 @@ stop with one line naming the folder, before anything is written:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +31,14 @@ MARKER = ".decentralisation-owned"
 # Placeholders that do not make a folder someone's: git's empty-folder convention.
 _PLACEHOLDERS = frozenset({".gitkeep"})
 _SHOWN = 3  # foreign names quoted in the error line
+# Names only the toolkit writes, so a folder filled before markers existed (a checkout's
+# data/processed, its report, a fetch cache) is still recognised as its own: panels and
+# sidecars, summaries, report pages and figures, cached CBS table folders, and the
+# leftovers of an interrupted atomic write.
+_TOOLKIT_NAMES = re.compile(
+    r"panel_[a-z]+_\d{4}\.(parquet|json)|summary_[a-z]+\.md|report|index\.html|figures"
+    r"|\d\d_[\w-]+\.(html|ipynb)|\d{5}[A-Za-z]{3}|\..+\.tmp|\.report-\w+|\..+\.old|.+\.partial"
+)
 
 
 class ForeignFolderError(ValueError):
@@ -69,6 +80,9 @@ def _listed_files(folder: Path) -> set[str] | None:
             return None
         if isinstance(content, dict) and content.get("generator") == "analysis.synthetic":
             return {*content.get("files", {}), "manifest.json"}
+    entries = _entries(folder)
+    if entries and all(_TOOLKIT_NAMES.fullmatch(name) for name in entries):
+        return set(entries)  # written by the toolkit before it marked its folders
     return None
 
 
@@ -125,8 +139,9 @@ def check_writable(
     listed = _listed_files(folder)
     if allowed is not None:
         listed = (listed or set()) | set(allowed)
-    if listed is None:
-        raise _refuse(folder, entries, "")
+    if listed is None:  # name what the toolkit could not have written
+        foreign = [name for name in entries if not _TOOLKIT_NAMES.fullmatch(name)]
+        raise _refuse(folder, foreign or entries, "")
     if replaced:
         foreign = [name for name in entries if name not in listed and name != MARKER]
         if foreign:

@@ -111,3 +111,21 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path):
     with pytest.raises(ForeignFolderError, match="is a file, not a folder"):
         claim(path)
     assert path.read_bytes() == USER_CSV
+
+
+def test_folders_filled_before_markers_existed_are_still_the_toolkits(tmp_path):
+    # a checkout's data/processed from an earlier version: panels, summary, report
+    processed = tmp_path / "processed"
+    (processed / "report" / "figures").mkdir(parents=True)
+    for name in ("panel_synthetic_2023.parquet", "panel_synthetic_2023.json", "summary_cbs.md"):
+        (processed / name).write_bytes(b"old")
+    for name in ("index.html", "00_quickstart.html", "00_quickstart.ipynb"):
+        (processed / "report" / name).write_bytes(b"old")
+    check_writable(processed)
+    check_writable(processed / "report", replaced=True)
+    (processed / "report" / "my-notes.txt").write_bytes(NOTES)
+    with pytest.raises(ForeignFolderError, match="my-notes.txt"):
+        check_writable(processed / "report", replaced=True)
+    (processed / "clients.csv").write_bytes(USER_CSV)
+    with pytest.raises(ForeignFolderError, match=r"\(clients.csv\)"):
+        check_writable(processed)
