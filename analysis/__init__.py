@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "merger_cohorts": "analysis.merger_cohorts",
     "harmonise_to_boundaries": "analysis.panel",
     "validate_panel": "analysis.panel",
+    "panel_from_frame": "analysis.owndata",
     "OUTCOMES": "analysis.panel",
     # synthetic default
     "simulate_panel": "analysis.synthetic",

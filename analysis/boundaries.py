@@ -391,6 +391,7 @@ class BoundaryHistory:
         from_year: int,
         to_year: int,
         population: Mapping[str, float] | None = None,
+        missing: str = "raise",
     ) -> pd.DataFrame:
         """Weights mapping 1 January ``from_year`` municipalities onto ``to_year`` ones.
 
@@ -434,6 +435,10 @@ class BoundaryHistory:
             codes giving (forward) or receiving (backward) territory in a boundary
             correction. A needed code that is absent and cannot be carried raises
             ``ValueError`` naming it.
+        missing : {"raise", "ignore"}
+            ``"ignore"``: a code whose population is needed but absent (and cannot be
+            carried) has its correction ignored, as without ``population``; those codes
+            are listed in the result's ``attrs["corrections_ignored"]``.
 
         Returns
         -------
@@ -457,14 +462,17 @@ class BoundaryHistory:
             steps.reverse()
         dist: dict[str, dict[str, float]] = {c: {c: 1.0} for c in start}
         carried = None
+        ignored: list[str] | None = [] if missing == "ignore" else None
         if population is not None:
             carried = {c: float(population.get(c, np.nan)) for c in start}
         for step in steps:
-            rows = self._step_rows(step, forward, population, carried)
+            rows = self._step_rows(step, forward, population, carried, ignored)
             dist = {c: _push(d, rows) for c, d in dist.items()}
             if carried is not None:
                 carried = _push(carried, rows)
-        return self._crosswalk_frame(dist, to_year)
+        frame = self._crosswalk_frame(dist, to_year)
+        frame.attrs["corrections_ignored"] = sorted(set(ignored or []))
+        return frame
 
     def _step_rows(
         self,
@@ -472,6 +480,7 @@ class BoundaryHistory:
         forward: bool,
         population: Mapping[str, float] | None,
         carried: Mapping[str, float] | None,
+        ignored: list[str] | None = None,
     ) -> dict[str, dict[str, float]]:
         """One change date as rows ``code -> {code: weight}`` (codes not listed stay)."""
         if forward:
@@ -493,7 +502,7 @@ class BoundaryHistory:
             if kept is None and moved == 0:
                 continue  # uninhabited land moved: nobody changes municipality
             if kept is None:
-                total = self._population(code, step.date, population, carried)
+                total = self._population(code, step.date, population, carried, ignored)
                 if total is None:
                     if forward or step.ends.isdisjoint(dest):
                         continue  # documented: corrections ignored without population
@@ -521,12 +530,16 @@ class BoundaryHistory:
         date: pd.Timestamp,
         population: Mapping[str, float] | None,
         carried: Mapping[str, float] | None,
+        ignored: list[str] | None = None,
     ) -> float | None:
         if population is None:
             return None
         if code in population:
             return float(population[code])
         value = np.nan if carried is None else carried.get(code, np.nan)
+        if np.isnan(value) and ignored is not None:
+            ignored.append(code)  # missing="ignore": as without population
+            return None
         if np.isnan(value):
             raise ValueError(
                 f"population of {code} ({self.name(code)}) is needed for the change of "

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis import paths, schema
 from analysis.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.ownership import check_writable, claim
 from analysis.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs", "statline")
@@ -60,6 +61,7 @@ def ensure_synthetic_raw(raw_dir: Path = paths.SYNTHETIC_RAW) -> dict:
     if not (raw_dir / "manifest.json").is_file():
         from analysis.synthetic import write_synthetic_raw
 
+        check_writable(raw_dir, replaced=True)  # never replace a user's folder
         write_synthetic_raw(raw_dir)
     return verify_manifest(raw_dir)
 
@@ -115,6 +117,7 @@ def build_panel(
     """
     from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
+    check_writable(out_dir or paths.PROCESSED)  # before any work: a user's folder stays as it is
     if baseline_year is None:
         baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
     raw, history, manifest = load_raw_panel(source, raw_dir)
@@ -129,7 +132,10 @@ def build_panel(
             counts=counts,
             denominators=denominators,
         )
-    panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
+    roles = {**source_text_roles(raw), **manifest.get("roles", {})}
+    panel = harmonise_to_boundaries(
+        raw, boundary_year, history, baseline_year=baseline_year, roles=roles
+    )
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)
     panel.attrs.update(
@@ -143,6 +149,22 @@ def build_panel(
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
+
+
+def source_text_roles(raw: pd.DataFrame) -> dict[str, str]:
+    """Text columns of the toolkit's own sources (e.g. a provenance label) carried as text.
+
+    Harmonisation refuses any column without a role; a source's labels are joined across
+    merged parts (role ``text``), never dropped. A user's data declare roles themselves.
+    """
+    from analysis.panel import _structural
+
+    skip = set(_structural(raw.columns))
+    return {
+        c: "text"
+        for c in raw.columns
+        if c not in skip and not pd.api.types.is_numeric_dtype(raw[c])
+    }
 
 
 def _check_years(raw: pd.DataFrame, **years: int) -> None:
@@ -171,7 +193,7 @@ def panel_path(out_dir: Path, source: str, boundary_year: int) -> Path:
 
 def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
     """Write parquet and its metadata sidecar atomically."""
-    path = panel_path(out_dir, metadata["source"], metadata["boundary_year"])
+    path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"])
     frame = panel.copy()
     frame.attrs = {}
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
@@ -195,6 +217,11 @@ def read_panel(
     sidecar = path.with_suffix(".json")
     metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
     if not path.is_file() or metadata is None or not _is_current(metadata, source):
+        if source == "csv":  # own data: only `build --source csv` knows the file and roles
+            raise FileNotFoundError(
+                f"{path} is missing or older than its input: run `python -m analysis build "
+                f"--source csv --input FILE --boundary-year {boundary_year}` first"
+            )
         return build_panel(source, boundary_year=boundary_year, out_dir=out_dir).panel
     panel = pd.read_parquet(path)
     panel.attrs.update(
@@ -209,6 +236,10 @@ def _is_current(metadata: dict, source: str) -> bool:
         return False
     if source == "cbs":
         return True  # CBS raw files are checked against their manifests when built
+    if source == "csv":  # own data: current while the input file is unchanged
+        source_file = Path(metadata.get("input", ""))
+        recorded = metadata.get("raw_files_sha256", {}).get(f"input/{source_file.name}")
+        return source_file.is_file() and sha256_file(source_file) == recorded
     raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
     if raw is None:
         return False

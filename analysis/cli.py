@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import paths, schema
+from analysis.owndata_cli import add_own_data_options, build_from_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,10 +34,10 @@ def _step(message: str) -> None:
 def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs", "statline"],
+        choices=["synthetic", "cbs", "statline", "csv"],
         default="synthetic",
-        help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
-        "CBS StatLine tables vendored in data/raw/statline",
+        help="synthetic default (no internet needed), CBS data from `fetch`, the real "
+        "CBS StatLine tables vendored in data/raw/statline, or your own CSV (--input)",
     )
     parser.add_argument(
         "--boundary-year",
@@ -52,6 +54,7 @@ def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
+    add_own_data_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,8 +93,20 @@ def _extensions():
 def _build(args: argparse.Namespace):
     """The panel of the shared options (``--source``, years, folders)."""
     from analysis.build import build_panel
+    from analysis.ownership import check_writable
 
+    check_writable(args.out_dir or paths.PROCESSED)  # a user's folder: stop before any work
+    raw = args.raw_dir
+    if args.source == "synthetic" and raw and not (raw / "manifest.json").exists():
+        check_writable(raw, replaced=True)  # the synthetic default would be written there
     _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
+    if args.source == "csv":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = build_from_args(args)
+        for warning in caught:  # one plain line each, not a source-code excerpt
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return result
     return build_panel(
         args.source,
         raw_dir=args.raw_dir,
@@ -125,12 +140,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
+    from analysis.ownership import check_writable, claim
     from analysis.summary import render_summary
 
+    if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
+        raise ValueError(
+            "run does not take --source csv: use `build --source csv`, then "
+            "analysis.build.read_panel('csv', boundary_year) in Python"
+        )
+    check_writable(args.out_dir or paths.PROCESSED)
+    if getattr(args, "after_run", None) is not None and not getattr(args, "no_report", False):
+        report_dir = getattr(args, "report_dir", None) or paths.PROCESSED / "report"
+        check_writable(report_dir, replaced=True)  # refuse before building, not after
     result = _build(args)
     text = render_summary(result.unharmonised, result.panel)
     out_dir = args.out_dir or paths.PROCESSED
-    target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
+    target = write_bytes_atomic(claim(out_dir) / f"summary_{args.source}.md", text.encode())
     print(text)
     print(f"summary written to {target}")
     report = getattr(args, "after_run", None)

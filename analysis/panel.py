@@ -14,6 +14,7 @@ divided by crosswalk weight) and rates are *recomputed* from the sums, never ave
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,18 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.roles import (
+    COUNT,
+    DENOMINATOR,
+    DROP,
+    SUMMED,
+    TEXT,
+    Mean,
+    Rate,
+    Role,
+    RoleError,
+    resolve_roles,
+)
 from analysis.schema import (
     BASELINE_POPULATION,
     BASELINE_YEAR,
@@ -36,7 +49,6 @@ from analysis.schema import (
     OUTCOMES,
     POPULATION,
     PROVINCE,
-    SIGNED_TOTALS,
     SIZE_CLASS,
     STATUS_SUFFIX,
     YEAR,
@@ -63,6 +75,7 @@ N_COMBINED = "n_combined"
 # baseline-year value of the combined unit holds for all of its years.
 BASELINE_CHARACTERISTICS = (INTENSITY,)
 _MAX_SHOWN = 5  # offending rows named per problem in an error message
+AUTO_WEIGHT = "auto"  # crosswalk weight: population, else the first denominator
 
 
 class PanelValidationError(ValueError):
@@ -152,7 +165,10 @@ def _code_format(values: pd.Series) -> pd.Series:
 
 
 def _schema(
-    known_codes: frozenset[str] | None, counts: Sequence[str], denominators: Sequence[str]
+    known_codes: frozenset[str] | None,
+    counts: Sequence[str],
+    denominators: Sequence[str],
+    numeric: Sequence[str] = (),
 ) -> pa.DataFrameSchema:
     code_checks = [
         pa.Check(lambda s: s.notna(), name="missing_code", ignore_na=False),
@@ -167,20 +183,18 @@ def _schema(
         pa.Check(lambda s: _as_numbers(s).mod(1).eq(0), name="integer_year"),
     ]
 
-    def number_column(kind: str) -> pa.Column:
-        return pa.Column(
-            nullable=True,
-            checks=[
-                pa.Check(_is_numeric, name="numeric"),
-                pa.Check(_non_negative, name=f"non_negative_{kind}"),
-            ],
-        )
+    def number_column(kind: str | None) -> pa.Column:
+        checks = [pa.Check(_is_numeric, name="numeric")]
+        if kind is not None:
+            checks.append(pa.Check(_non_negative, name=f"non_negative_{kind}"))
+        return pa.Column(nullable=True, checks=checks)
 
     columns = {
         MUNICIPALITY: pa.Column(nullable=True, checks=code_checks),
         YEAR: pa.Column(nullable=True, checks=year_checks),
         **{c: number_column("count") for c in counts},
         **{d: number_column("denominator") for d in denominators},
+        **{n: number_column(None) for n in numeric},
     }
     return pa.DataFrameSchema(columns, unique=[MUNICIPALITY, YEAR])
 
@@ -239,6 +253,7 @@ def validate_panel(
     known_codes: Iterable[str] | None = None,
     counts: Sequence[str] = COUNTS,
     denominators: Sequence[str] = DENOMINATORS,
+    numeric: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Check a panel and return it with numeric columns as numbers.
 
@@ -252,6 +267,9 @@ def validate_panel(
     counts, denominators : sequence of str
         Count and population columns that must be present, numeric and non-negative.
         Missing values are allowed (their reason lives in ``<column>_status``).
+    numeric : sequence of str
+        Further columns that must be present and numeric but may be negative (totals
+        such as a budget change, rates, weighted means).
 
     Returns
     -------
@@ -279,21 +297,21 @@ def validate_panel(
     ...     print(err)
     invalid panel: negative count in column 'wmo_clients': GM0363 in 2016 (-5)
     """
-    counts, denominators = list(counts), list(denominators)
-    required = [MUNICIPALITY, YEAR, *counts, *denominators]
+    counts, denominators, numeric = list(counts), list(denominators), list(numeric)
+    required = [MUNICIPALITY, YEAR, *counts, *denominators, *numeric]
     absent = [c for c in required if c not in df.columns]
     if absent:
         raise PanelValidationError(f"invalid panel: missing required column(s) {absent}")
     frame = df.reset_index(drop=True)
     known = frozenset(known_codes) if known_codes is not None else None
     try:
-        _schema(known, counts, denominators).validate(frame, lazy=True)
+        _schema(known, counts, denominators, numeric).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         problems = _problem_table(err.failure_cases, frame)
         raise PanelValidationError(_message(problems), problems.drop(columns="row")) from None
     out = df.copy()
     out[YEAR] = _as_numbers(out[YEAR]).astype("int64")
-    for column in [*counts, *denominators]:
+    for column in [*counts, *denominators, *numeric]:
         out[column] = _as_numbers(out[column])
     return out
 
@@ -400,13 +418,15 @@ def add_size_classes(
 _FROM, _TO, _WEIGHT = "from_code", "to_code", "weight"
 
 
-def _populations_by_year(panel: pd.DataFrame) -> dict[int, dict[str, float]]:
-    """Known ``population`` per code for each year (missing values left out)."""
-    if POPULATION not in panel.columns:
+def _populations_by_year(
+    panel: pd.DataFrame, column: str | None = POPULATION
+) -> dict[int, dict[str, float]]:
+    """Known values of the crosswalk weight ``column`` per code for each year."""
+    if column is None or column not in panel.columns:
         return {}
-    known = panel.loc[panel[POPULATION].notna(), [YEAR, MUNICIPALITY, POPULATION]]
+    known = panel.loc[panel[column].notna(), [YEAR, MUNICIPALITY, column]]
     return {
-        int(year): dict(zip(group[MUNICIPALITY], group[POPULATION].astype(float), strict=True))
+        int(year): dict(zip(group[MUNICIPALITY], group[column].astype(float), strict=True))
         for year, group in known.groupby(YEAR)
     }
 
@@ -423,13 +443,21 @@ def _crosswalks(
     continuing municipality moving) gets its share instead of being ignored.
     """
     frames = []
+    ignored: dict[int, list[str]] = {}
     for year in years:
         if year == target_year:
             codes = list(history.municipalities_on(target_year))
             walk = pd.DataFrame({_FROM: codes, _TO: codes, _WEIGHT: 1.0})
         else:
             population = (populations or {}).get(year) or None
-            walk = history.crosswalk(year, target_year, population=population)
+            if population is not None and _accepts(history.crosswalk, "missing"):
+                # a code without a weight value (absent from the data) keeps its corrections
+                # ignored instead of stopping everything; which ones is recorded
+                walk = history.crosswalk(year, target_year, population=population, missing="ignore")
+                for code in walk.attrs.get("corrections_ignored", []):
+                    ignored.setdefault(int(year), []).append(code)
+            else:
+                walk = history.crosswalk(year, target_year, population=population)
             absent = {_FROM, _TO, _WEIGHT} - set(walk.columns)
             if absent:
                 raise ValueError(
@@ -439,7 +467,16 @@ def _crosswalks(
     walks = pd.concat(frames, ignore_index=True)
     walks[_WEIGHT] = walks[_WEIGHT].astype(float)
     walks[YEAR] = walks[YEAR].astype("int64")
+    walks.attrs["corrections_ignored"] = ignored
     return walks
+
+
+def _accepts(function, name: str) -> bool:
+    """Whether ``function`` takes a keyword ``name`` (a history may be a simpler double)."""
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_coverage(panel: pd.DataFrame, walks: pd.DataFrame, target_year: int) -> None:
@@ -476,45 +513,31 @@ def _components(panel: pd.DataFrame, walks: pd.DataFrame) -> pd.DataFrame:
     return parts.sort_values([_TO, YEAR, _FROM], kind="stable").reset_index(drop=True)
 
 
-def _extra_columns(panel: pd.DataFrame, values: list[str]) -> list[str]:
-    """Numeric unit characteristics beyond counts and denominators (population-weighted)."""
-    derived = {
-        *OUTCOMES,
-        *values,
-        YEAR,
-        BASELINE_POPULATION,
-        N_COMBINED,
-    }
-    numeric = panel.select_dtypes("number").columns
-    return [c for c in numeric if c not in derived] if POPULATION in panel else []
-
-
 def _sum_values(
-    parts: pd.DataFrame, values: list[str], extras: list[str]
+    parts: pd.DataFrame, values: list[str], means: Mapping[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weighted sums per target-year, missing wherever any component is missing.
 
-    Also returns which (target-year, column) cells are *partial*: some components
-    had a value and some did not.
+    ``means`` (column -> weight column) are combined as weighted means
+    ``sum(x * weight * w) / sum(weight * w)``. Also returns which (target-year, column)
+    cells are *partial*: some components had a value and some did not.
     """
     weighted = parts[values].mul(parts[_WEIGHT], axis=0)
-    # extras are combined as population-weighted means: sum(x * pop * w) / sum(pop * w)
-    pop_weight = parts[POPULATION] * parts[_WEIGHT] if extras else None
-    for column in extras:
-        weighted[column] = parts[column] * pop_weight
-    if extras:
-        weighted["_pop_weight"] = pop_weight
-    columns = [*values, *extras]
+    columns = [*values, *means]
     missing = parts[columns].isna()
-    for column in extras:  # a component without population cannot be weighted
-        missing[column] |= pop_weight.isna()
+    for column, by in means.items():
+        mean_weight = parts[by] * parts[_WEIGHT]
+        weighted[column] = parts[column] * mean_weight
+        weighted[f"_weight_{column}"] = mean_weight
+        missing[column] |= mean_weight.isna()  # a part without weight cannot be weighted
     keys = [parts[_TO], parts[YEAR]]
     sums = weighted.groupby(keys, sort=True).sum()
     n_missing = missing.groupby(keys, sort=True).sum()
     size = parts.groupby(keys, sort=True).size()
     result = sums[columns].where(n_missing == 0)
-    for column in extras:
-        result[column] = result[column] / sums["_pop_weight"].where(sums["_pop_weight"] != 0)
+    for column in means:
+        total = sums[f"_weight_{column}"]
+        result[column] = result[column] / total.where(total != 0)
     partial = (n_missing > 0) & n_missing.lt(size, axis=0)
     return result, partial
 
@@ -528,6 +551,15 @@ def _statuses(parts: pd.DataFrame, values: list[str], index: pd.Index) -> pd.Dat
             continue
         hit = parts.loc[parts[column].isna() & parts[status].notna(), [_TO, YEAR, status]]
         out[status] = _joined(hit.drop_duplicates(), status).reindex(index)
+    return pd.DataFrame(out, index=index)
+
+
+def _texts(parts: pd.DataFrame, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """Text labels of the parts, distinct values joined by ';' per target unit and year."""
+    out = {}
+    for column in columns:
+        hit = parts.loc[parts[column].notna(), [_TO, YEAR, column]].drop_duplicates()
+        out[column] = _joined(hit, column).reindex(index)
     return pd.DataFrame(out, index=index)
 
 
@@ -565,6 +597,8 @@ def harmonise_to_boundaries(
     history: BoundaryCrosswalks,
     *,
     baseline_year: int = BASELINE_YEAR,
+    roles: Mapping[str, Role | tuple] | None = None,
+    weight: str | None = AUTO_WEIGHT,
 ) -> pd.DataFrame:
     """Map every year of a panel onto the municipal boundaries of ``target_year``.
 
@@ -572,13 +606,20 @@ def harmonise_to_boundaries(
     ``history.crosswalk(Y, target_year)`` (the identity on
     ``history.municipalities_on(target_year)`` when ``Y == target_year``).
 
-    Rules:
+    Every column other than keys, names, provinces and status codes has a role
+    (:mod:`analysis.roles`): built in for the panel vocabulary of :mod:`analysis.schema`,
+    declared in ``roles`` for anything else. Rules:
 
-    * Counts and denominators are multiplied by the crosswalk weight and summed per
-      target unit and year (a merger adds its parts; a split code is divided by its
+    * Counts, denominators and totals are multiplied by the crosswalk weight and summed
+      per target unit and year (a merger adds its parts; a split code is divided by its
       weights), so national totals are conserved.
-    * Rates are recomputed from the harmonised numerators and denominators
-      (:func:`add_rates`), never averaged.
+    * Rates (the schema's outcomes, :func:`add_rates`, and declared
+      ``rate:NUM/DEN*PER`` columns) are recomputed from the harmonised numerator and
+      denominator, never averaged.
+    * A column without a role stops harmonisation with :class:`analysis.roles.RoleError`
+      naming it: nothing is dropped or averaged silently. A column declared ``drop`` and
+      the status codes of rates and dropped columns are left out and listed in
+      ``attrs["columns_left_out"]``.
     * If any contributing component of a target unit is missing for a column (missing
       value, or a code the crosswalk assigns there but the panel lacks for that year),
       the target's value is missing rather than a partial sum, and the status codes of
@@ -587,14 +628,15 @@ def harmonise_to_boundaries(
       separated, ``""`` otherwise) where some components had a value and some did
       not, i.e. where harmonisation discarded reported figures. A column missing for
       every component is missing, with its status, but not flagged.
-    * Other numeric columns (e.g. ``budget_change_per_inhabitant``) are unit
-      characteristics and are combined as population-weighted means of the
-      components (weights ``population * crosswalk weight`` of the same year);
-      without a ``population`` column they are dropped.
-      Baseline characteristics (``budget_change_per_inhabitant``) then take the
-      combined unit's ``baseline_year`` value in every year. Non-numeric columns other
-      than the status columns (and names/provinces, which come from ``history`` for
-      the target year) are dropped.
+    * ``mean:WEIGHT`` columns (built in: ``budget_change_per_inhabitant``, weighted by
+      ``population``) are unit characteristics combined as weighted means of the parts
+      (weights ``WEIGHT * crosswalk weight`` of the same year). Baseline
+      characteristics (``budget_change_per_inhabitant``) then take the combined unit's
+      ``baseline_year`` value in every year. Names and provinces come from ``history``
+      for the target year.
+    * Boundary corrections (part of a continuing municipality moving) need each
+      giver's inhabitants: ``weight`` names the column passed to ``history.crosswalk``
+      as ``population``. Splits are divided by the inhabitants CBS lists as moving.
     * ``combined_from`` lists the source codes of a target-year row (``;``
       separated) and ``n_combined`` their number.
     * Size classes are recomputed on the harmonised units at ``baseline_year``
@@ -610,17 +652,30 @@ def harmonise_to_boundaries(
         Boundary history, e.g. :class:`analysis.boundaries.BoundaryHistory`.
     baseline_year : int
         Year fixing size classes and baseline characteristics.
+    roles : mapping, optional
+        ``{column: role}`` for columns outside the schema vocabulary (see
+        :mod:`analysis.roles`), e.g. ``{"inhabitants_15plus": "denominator",
+        "density": "rate:bijstand_recipients/inhabitants_15plus*100"}``. A declared
+        role overrides the built-in one.
+    weight : str or None
+        Column weighting boundary corrections. ``"auto"`` (default): ``population``
+        when present, else the first column with role ``denominator``. ``None``: no
+        weight, corrections are ignored (each giver keeps weight 1).
 
     Returns
     -------
     pandas.DataFrame
         One row per target municipality and year, sorted by both; ``attrs`` records
-        ``boundary_year``, ``baseline_year`` and ``large_threshold``.
+        ``boundary_year``, ``baseline_year``, ``large_threshold``, ``roles`` (column ->
+        role as written), ``crosswalk_weight`` and ``columns_left_out`` (column ->
+        reason).
 
     Raises
     ------
     PanelValidationError
         When the panel is invalid.
+    RoleError
+        When a column has no role, or a role refers to an absent column.
     ValueError
         When a panel code is absent from the crosswalk for its year (naming code and
         year) or a code's crosswalk weights do not sum to 1.
@@ -629,7 +684,7 @@ def harmonise_to_boundaries(
     --------
     >>> import pandas as pd
     >>> class History:  # GM0001 and GM0002 merged into GM0003 on 1 January 2016
-    ...     def crosswalk(self, from_year, to_year):
+    ...     def crosswalk(self, from_year, to_year, population=None):
     ...         return pd.DataFrame({"from_code": ["GM0001", "GM0002"],
     ...                              "to_code": ["GM0003", "GM0003"], "weight": 1.0})
     ...     def municipalities_on(self, year):
@@ -647,24 +702,34 @@ def harmonise_to_boundaries(
     0       GM0003  2015         40.0          10.0  GM0001;GM0002
     1       GM0003  2016         44.0          10.0         GM0003
     """
-    counts = [c for c in COUNTS if c in panel]
-    denominators = [d for d in DENOMINATORS if d in panel]
-    panel = validate_panel(panel, counts=counts, denominators=denominators)
-    # signed totals (budget change in euro) are summed like counts, never averaged
-    signed = [c for c in SIGNED_TOTALS if c in panel]
-    values = [*counts, *denominators, *signed]
-    extras = _extra_columns(panel, values)
-    statuses = [v + STATUS_SUFFIX for v in values if v + STATUS_SUFFIX in panel]
-    panel = panel[[MUNICIPALITY, YEAR, *values, *statuses, *extras]]
+    resolved = resolve_roles(panel.columns, roles, _structural(panel.columns))
+    summed = _summed_in_order(resolved)
+    means = {c: r.weight for c, r in resolved.items() if isinstance(r, Mean)}
+    rates = {c: r for c, r in resolved.items() if isinstance(r, Rate)}
+    panel = validate_panel(
+        panel,
+        counts=[c for c in summed if resolved[c] == COUNT],
+        denominators=[c for c in summed if resolved[c] == DENOMINATOR],
+        numeric=[c for c in resolved if resolved[c] not in (*SUMMED, TEXT, DROP)],
+    )
+    texts = [c for c, r in resolved.items() if r == TEXT]
+    by = _crosswalk_weight(weight, resolved)
+    statuses = [v + STATUS_SUFFIX for v in summed if v + STATUS_SUFFIX in panel]
+    kept = [MUNICIPALITY, YEAR, *summed, *statuses, *means, *texts]
+    left_out = _left_out(panel.columns, resolved, kept)
+    panel = panel[kept]
+    values, extras = summed, list(means)
 
     walks = _crosswalks(
-        history, sorted(panel[YEAR].unique()), target_year, _populations_by_year(panel)
+        history, sorted(panel[YEAR].unique()), target_year, _populations_by_year(panel, by)
     )
     _check_coverage(panel, walks, target_year)
     parts = _components(panel, walks)
 
-    sums, partial = _sum_values(parts, values, extras)
-    out = pd.concat([sums, _statuses(parts, values, sums.index)], axis=1)
+    sums, partial = _sum_values(parts, values, means)
+    out = pd.concat(
+        [sums, _statuses(parts, values, sums.index), _texts(parts, texts, sums.index)], axis=1
+    )
     out[INCOMPLETE] = partial.any(axis=1)
     out[INCOMPLETE_COLUMNS] = _join_flags(partial)
     out[COMBINED_FROM] = _joined(parts, _FROM)
@@ -677,11 +742,80 @@ def harmonise_to_boundaries(
     out.insert(1, NAME, out[MUNICIPALITY].map(names))
     out.insert(3, PROVINCE, out[MUNICIPALITY].map(provinces))
     out = _fix_baseline_characteristics(out, baseline_year)
-    out = add_rates(out)
+    out = _recompute_rates(add_rates(out), rates)
     if POPULATION in out:
         out = add_size_classes(out, baseline_year=baseline_year)
-    out = out[_column_order(out.columns, values, extras)]
-    out.attrs["boundary_year"] = target_year
+    out = out[_column_order(out.columns, values, [*rates, *extras, *texts])]
+    out.attrs.update(
+        boundary_year=target_year,
+        roles={c: str(r) for c, r in resolved.items()},
+        crosswalk_weight=by,
+        corrections_ignored=walks.attrs.get("corrections_ignored", {}),
+        columns_left_out=left_out,
+    )
+    return out
+
+
+def _summed_in_order(roles: Mapping[str, Role]) -> list[str]:
+    """Counts, then denominators, then totals; the schema's own order first in each."""
+    vocabulary = [*COUNTS, *DENOMINATORS]
+    summed = [c for c, r in roles.items() if r in SUMMED]
+    return sorted(
+        summed,
+        key=lambda c: (
+            SUMMED.index(roles[c]),
+            vocabulary.index(c) if c in vocabulary else len(vocabulary),
+            summed.index(c),
+        ),
+    )
+
+
+def _structural(columns: Iterable[str]) -> list[str]:
+    """Columns the panel machinery handles itself: keys, names, statuses, derived outputs."""
+    columns = list(columns)
+    derived = {MUNICIPALITY, YEAR, NAME, PROVINCE, BASELINE_POPULATION, SIZE_CLASS, LARGE}
+    derived |= {INCOMPLETE, INCOMPLETE_COLUMNS, COMBINED_FROM, N_COMBINED}
+    statuses = {
+        c for c in columns if c.endswith(STATUS_SUFFIX) and c.removesuffix(STATUS_SUFFIX) in columns
+    }
+    return sorted(derived | statuses)
+
+
+def _crosswalk_weight(weight: str | None, roles: Mapping[str, Role]) -> str | None:
+    """The column whose values weight boundary corrections (see harmonise_to_boundaries)."""
+    if weight is None:
+        return None
+    if weight != AUTO_WEIGHT:
+        if roles.get(weight) not in SUMMED:
+            raise RoleError(
+                f"weight column {weight!r} must be a count or denominator column of the panel"
+            )
+        return weight
+    if roles.get(POPULATION) == DENOMINATOR:
+        return POPULATION
+    return next((c for c, r in roles.items() if r == DENOMINATOR), None)
+
+
+def _left_out(columns: Iterable[str], roles: Mapping[str, Role], kept: list[str]) -> dict[str, str]:
+    """Input columns absent from the output, with why (names come from the history)."""
+    out = {}
+    for column in columns:
+        if column in kept or column in (NAME, PROVINCE):
+            continue
+        if roles.get(column) == DROP:
+            out[column] = "declared drop"
+        elif column.endswith(STATUS_SUFFIX):
+            out[column] = "status of a column that is recomputed or dropped"
+        elif column not in roles:
+            out[column] = "recomputed after harmonisation"
+    return out
+
+
+def _recompute_rates(out: pd.DataFrame, rates: Mapping[str, Rate]) -> pd.DataFrame:
+    """Declared rates from the harmonised sums: ``sum(numerator) / sum(denominator) * per``."""
+    for column, rate in rates.items():
+        numerator, denominator = out[rate.numerator], out[rate.denominator]
+        out[column] = numerator / denominator.where(denominator != 0) * rate.per
     return out
 
 
@@ -691,5 +825,5 @@ def _column_order(columns: pd.Index, values: list[str], extras: list[str]) -> li
         leading += [value, value + STATUS_SUFFIX]
     leading += [*OUTCOMES, BASELINE_POPULATION, SIZE_CLASS, LARGE, *extras]
     trailing = [INCOMPLETE, INCOMPLETE_COLUMNS, COMBINED_FROM, N_COMBINED]
-    ordered = [c for c in leading if c in columns]
+    ordered = [c for c in dict.fromkeys(leading) if c in columns]
     return ordered + [c for c in columns if c not in ordered and c not in trailing] + trailing

@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 
 from analysis import paths, schema
-from analysis.io import replace_directory
+from analysis.io import replace_directory, write_bytes_atomic
+from analysis.ownership import MARKER, check_writable, marker_bytes
 
 NOTEBOOKS = paths.ROOT / "notebooks"
 FINDING_MIME = "application/vnd.decentralisation.finding+json"
@@ -104,6 +105,7 @@ def build_report(
     notebooks = list(notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS}")
+    check_writable(out_dir, replaced=True)  # the old report is swapped out as a whole
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
     try:
@@ -121,10 +123,17 @@ def build_report(
             )
             pages.append(_render(executed, staging))
         (staging / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
+        _mark(staging)
         replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
+
+
+def _mark(staging: Path) -> None:
+    """List every file of the report in its marker: only those may be replaced next time."""
+    names = {p.name for p in staging.iterdir()}
+    write_bytes_atomic(staging / MARKER, marker_bytes(names))
 
 
 def _render(executed: Path, staging: Path) -> Page:
@@ -243,6 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         getattr(args, "outcomes", None),
         getattr(args, "threshold", schema.LARGE_THRESHOLD),
     )
+    check_writable(getattr(args, "report_dir", None) or paths.PROCESSED / "report", replaced=True)
     print(f"executing the notebooks with {json.dumps(parameters)} ...", flush=True)
     index = build_report(parameters, out_dir=getattr(args, "report_dir", None), progress=True)
     print(f"report index: {index}")

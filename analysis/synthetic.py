@@ -40,6 +40,7 @@ import pandas as pd
 
 from analysis import schema
 from analysis.io import replace_directory
+from analysis.ownership import check_writable
 from analysis.synthetic_geography import (
     Geography,
     build_geography,
@@ -391,6 +392,8 @@ def _params_json(params: SyntheticParams) -> dict:
 
 
 def _write_directory_atomically(target: Path, files: dict[str, bytes]) -> None:
+    # the whole folder is swapped: refuse one holding files the manifest does not list
+    check_writable(target, replaced=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

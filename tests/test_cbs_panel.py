@@ -148,7 +148,8 @@ def test_end_to_end_fetch_build_and_a_design(tmp_path):
     assert "03759ned (v4, panel): fetched 3452 rows" in fetched.stdout
     assert "[mapping unconfirmed]" in fetched.stdout  # 80794ned and the Wmo editions
     raw = tmp_path / "data" / "raw" / "cbs"
-    assert sorted(p.name for p in raw.iterdir()) == sorted(WORLD_TABLES)
+    assert sorted(p.name for p in raw.iterdir() if p.is_dir()) == sorted(WORLD_TABLES)
+    assert (raw / ".decentralisation-owned").is_file()  # the cache folder is marked as ours
     built = _run(["build", "--source", "cbs", "--boundary-year", "2019"], tmp_path)
     assert built.returncode == 0, built.stderr
     assert "5 municipalities" in built.stdout

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from analysis.ownership import MARKER, marker_bytes
 from analysis.report import FINDING_MIME, NOTEBOOKS, build_report, default_parameters
 
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -68,6 +69,7 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
     out = tmp_path / "report"
     out.mkdir()
     (out / "index.html").write_text("previous report")
+    (out / MARKER).write_bytes(marker_bytes(["index.html"]))  # a report the toolkit wrote
     good = new_notebook(cells=[new_markdown_cell("# Fine"), new_code_cell("1 + 1")])
     bad = new_notebook(cells=[new_markdown_cell("# Broken"), new_code_cell("1 / 0")])
     for nb, name in [(good, "00_good.ipynb"), (bad, "01_bad.ipynb")]:

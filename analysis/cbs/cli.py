@@ -22,6 +22,7 @@ from analysis.cbs.http import (
     RetryPolicy,
 )
 from analysis.cbs.v4files import CBSFormatError
+from analysis.ownership import check_writable
 
 DEFAULT_FROM_YEAR = 2010  # five years before the 2015 reform
 
@@ -99,7 +100,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         queries = plan_queries(args)
     except ValueError as exc:
         return _fail(str(exc))
-    raw_dir = args.raw_dir or paths.CBS_RAW
+    raw_dir = check_writable(args.raw_dir or paths.CBS_RAW)  # a user's folder: stop here
     results, failures = [], []
     for query in queries:
         try:

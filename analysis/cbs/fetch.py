@@ -25,6 +25,7 @@ import requests
 from tqdm import tqdm
 
 from analysis.cbs.cache import (
+    MANIFEST,
     CachedFile,
     Manifest,
     read_manifest,
@@ -34,6 +35,7 @@ from analysis.cbs.cache import (
 from analysis.cbs.http import CBSHTTPError, RetryPolicy, base_url, get
 from analysis.cbs.v4files import CBSFormatError, parse_period
 from analysis.io import replace_directory, sha256_bytes, write_bytes_atomic
+from analysis.ownership import check_writable, claim
 
 DEFAULT_RAW_DIR = Path("data/raw/cbs")
 USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolkit)"
@@ -139,6 +141,7 @@ def fetch_table(
                 return FetchResult(query.table, target, cached, from_cache=True)
             for line in problems:
                 report(f"cache problem, refetching {query.table}: {line}")
+    _check_ours(raw_dir, target)
     session = session or _session()
     staging = target.with_name(f"{target.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted fetch
@@ -150,6 +153,15 @@ def fetch_table(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchResult(query.table, target, manifest, from_cache=False, problems=problems)
+
+
+def _check_ours(raw_dir: str | Path, target: Path) -> None:
+    """Write only into a folder the toolkit owns; replace only a fetch it made itself."""
+    check_writable(raw_dir)
+    cached = read_manifest(target)
+    known = {f.name for f in cached.files} | {MANIFEST} if cached is not None else set()
+    check_writable(target, replaced=True, allowed=known)
+    claim(raw_dir)
 
 
 def _session() -> requests.Session:
