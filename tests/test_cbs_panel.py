@@ -181,14 +181,21 @@ def _check_world_panel(panel: pd.DataFrame) -> None:
 def _check_design(panel: pd.DataFrame) -> None:
     data = panel[panel.year.isin(WORLD_YEARS)].copy()
     data["treated_post"] = (data["large"].astype(bool) & (data.year >= 2015)).astype(float)
+    # the toy world is noise-free: an exact fit has no standard error, and twfe says so
     with pytest.warns(UserWarning, match="only 5 clusters"):  # a six-code toy world
-        result = twfe(data, "bijstand_per_1000", ["treated_post"])
-    assert result.estimate("treated_post") == pytest.approx(WORLD_EFFECT, abs=1e-8)
+        with pytest.raises(ValueError, match="fitted exactly"):
+            twfe(data, "bijstand_per_1000", ["treated_post"])
+    # with fixed, mean-zero noise the planted effect is recovered to the noise's size
+    noise = np.random.default_rng(0).normal(0.0, 1e-3, len(data))
+    data["outcome"] = data["bijstand_per_1000"] + noise
+    with pytest.warns(UserWarning, match="only 5 clusters"):
+        result = twfe(data, "outcome", ["treated_post"])
+    assert result.estimate("treated_post") == pytest.approx(WORLD_EFFECT, abs=5e-3)
     assert result.n_obs == 5 * len(WORLD_YEARS) - 1  # GM9103 2013 is "x": dropped, reported
     assert any("dropped 1 of" in note for note in result.notes)
     # the same regression written out with dummies (statsmodels) agrees
-    used = data.dropna(subset=["bijstand_per_1000"])
-    fit = smf.ols("bijstand_per_1000 ~ treated_post + C(municipality) + C(year)", used).fit()
+    used = data.dropna(subset=["outcome"])
+    fit = smf.ols("outcome ~ treated_post + C(municipality) + C(year)", used).fit()
     assert fit.params["treated_post"] == pytest.approx(result.estimate("treated_post"))
 
 
