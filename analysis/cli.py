@@ -29,12 +29,16 @@ def _step(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _add_panel_options(parser: argparse.ArgumentParser) -> None:
+def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = False) -> None:
+    from analysis.build import SOURCES
+
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs"],
-        default="synthetic",
-        help="synthetic default (no internet needed) or CBS data from `fetch`",
+        choices=(["all"] if every_source else []) + list(SOURCES),
+        default="all" if every_source else "synthetic",
+        help="synthetic default (no internet needed), the vendored real CBS bundle "
+        "(statline), CBS data from `fetch` (cbs)"
+        + ("; all (default): statline and synthetic, one report" if every_source else ""),
     )
     parser.add_argument(
         "--boundary-year",
@@ -57,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     build = sub.add_parser("build", help="raw data -> harmonised panel in data/processed")
     _add_panel_options(build)
-    run = sub.add_parser("run", help="build if needed, then print and save a first summary")
-    _add_panel_options(run)
+    run = sub.add_parser("run", help="build the panels, save a first summary, write the report")
+    _add_panel_options(run, every_source=True)
     synth = sub.add_parser("synthesize", help="(re)write the synthetic default in data/raw")
     synth.add_argument("--seed", type=int, default=None)
     synth.add_argument("--out", type=Path, default=None)
@@ -116,14 +120,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
+    from analysis.report import ALL_SOURCES
     from analysis.summary import render_summary
 
-    result = _build(args)
-    text = render_summary(result.unharmonised, result.panel)
-    out_dir = args.out_dir or paths.PROCESSED
-    target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
-    print(text)
-    print(f"summary written to {target}")
+    sources = ALL_SOURCES if args.source == "all" else (args.source,)
+    for source in sources:  # `run` builds every panel the report will read
+        result = _build(argparse.Namespace(**{**vars(args), "source": source}))
+        text = render_summary(result.unharmonised, result.panel)
+        out_dir = args.out_dir or paths.PROCESSED
+        target = write_bytes_atomic(out_dir / f"summary_{source}.md", text.encode())
+        print(text)
+        print(f"summary written to {target}")
     report = getattr(args, "after_run", None)
     if report is not None:
         return report(args)
