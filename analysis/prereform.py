@@ -78,6 +78,23 @@ def across_reform_reason(panel: pd.DataFrame, outcome: str) -> str | None:
     return None
 
 
+def pre_reform_series(panel: pd.DataFrame, outcomes: Sequence[str] = ()) -> list[str]:
+    """The counts observed before 2015 that a pre-trend test can use.
+
+    On the real panel the old-law and AWBZ youth series; on a panel whose outcomes
+    keep one definition across 2015 (the synthetic default) the outcomes' own counts.
+    """
+    def observed(column: str) -> bool:
+        before = panel[schema.YEAR] < schema.REFORM_YEAR
+        return column in panel and panel.loc[before, column].notna().sum() > 0
+
+    real = [c for c in (OLD_LAW, AWBZ) if observed(c)]
+    if real:
+        return real
+    counts = [schema.OUTCOMES[o].numerator for o in outcomes if o in schema.OUTCOMES]
+    return [c for c in dict.fromkeys(counts) if observed(c)]
+
+
 def budget_reason(panel: pd.DataFrame) -> str | None:
     """Why the budget-change dose cannot be used on this panel, or None when it can."""
     if schema.INTENSITY in panel and panel[schema.INTENSITY].notna().any():
@@ -237,5 +254,5 @@ def counts_indexed(
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["across_reform_reason", "budget_reason", "add_inherited_caseload",
+__all__ = ["across_reform_reason", "budget_reason", "pre_reform_series", "add_inherited_caseload",
            "inherited_effects", "pre_reform_tests", "counts_indexed"]

@@ -338,8 +338,6 @@ def _truth(fit: Callable, data: pd.DataFrame, outcome: str, term: str, group: st
         return float(true_estimate(fit, truth, outcome, **options)[term])
 
 
-__all__ = ["mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
-           "size_gap_table"]
 
 
 # Labels for outcomes the schema does not (yet) describe, e.g. real-data rates.
@@ -391,3 +389,107 @@ def plain_growth(table: pd.DataFrame, level: float = 0.05) -> str:
             f"in {other} ones: {_sure(row.wild_p, level)}."
         )
     return "\n".join(lines)
+
+
+# How the real panel's rates are built (numerator, denominator, per), used when the
+# schema's spec of the same name needs columns this panel does not have.
+_REAL_SPECS = {
+    "youth_care_per_1000": ("youth_care_users", "youth_population", 1000.0),
+    "wmo_per_1000": ("wmo_clients", schema.POPULATION, 1000.0),
+    "bijstand_per_1000_15plus": ("bijstand_recipients", "population_15plus", 1000.0),
+    "youth_care_cost_per_inhabitant": ("youth_care_cost", schema.POPULATION, 1000.0),
+    "wmo_spending_per_inhabitant": ("wmo_spending", schema.POPULATION, 1000.0),
+}
+
+
+def rate_parts(panel: pd.DataFrame, outcome: str) -> tuple[str, str, float]:
+    """``(numerator, denominator, per)`` of a rate, as this panel carries it.
+
+    Raises
+    ------
+    KeyError
+        Naming the outcome when the panel has neither the schema's nor the real
+        panel's columns for it.
+    """
+    spec = schema.OUTCOMES.get(outcome)
+    candidates = [(spec.numerator, spec.denominator, spec.per)] if spec else []
+    candidates += [_REAL_SPECS[outcome]] if outcome in _REAL_SPECS else []
+    for numerator, denominator, per in candidates:
+        if numerator in panel and denominator in panel:
+            return numerator, denominator, per
+    raise KeyError(f"{outcome}: the panel lacks its count or population ({candidates})")
+
+
+def rates_indexed(
+    panel: pd.DataFrame, outcomes: Sequence[str], by: str | None = schema.SIZE_CLASS
+) -> pd.DataFrame:
+    """SCP view: each group's rate (ratio of sums) per year from the outcome's base year,
+    and its index (base year = 100).
+
+    A group's rate is all its users over all its inhabitants, so it is the rate of the
+    group's inhabitants. Only municipalities with the rate in every year from the base
+    year are summed, so a group's index never moves because a municipality stopped or
+    started reporting; ``municipalities`` says how many that is.
+    """
+    frames = []
+    for outcome in outcomes:
+        numerator, denominator, per = rate_parts(panel, outcome)
+        base = base_year_for(panel, outcome)
+        since = panel[panel[schema.YEAR] >= base]
+        years = since[schema.YEAR].nunique()
+        complete = since.dropna(subset=[numerator, denominator]).groupby(
+            schema.MUNICIPALITY)[schema.YEAR].nunique() == years
+        used = since[since[schema.MUNICIPALITY].isin(complete[complete].index)]
+        keys = [schema.YEAR] if by is None else [by, schema.YEAR]
+        sums = used.groupby(keys, observed=True)[[numerator, denominator]].sum()
+        table = (sums[numerator] / sums[denominator] * per).rename("rate").reset_index()
+        table["group"] = "Netherlands" if by is None else table.pop(by).astype(str)
+        first = table[table[schema.YEAR] == base].set_index("group")["rate"]
+        table["index"] = 100 * table["rate"] / table["group"].map(first)
+        counts = used.drop_duplicates(schema.MUNICIPALITY)
+        table["municipalities"] = (len(counts) if by is None else
+                                   table["group"].map(counts[by].astype(str).value_counts()))
+        frames.append(table.assign(outcome=outcome, base_year=base))
+    columns = ["outcome", "group", schema.YEAR, "rate", "index", "base_year", "municipalities"]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def growth_clustering_choices(
+    panel: pd.DataFrame,
+    outcome: str,
+    threshold: float = schema.LARGE_THRESHOLD,
+    log: bool = True,
+    draws: int = 9999,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The growth gap of :func:`growth_gap` under each standard-error choice.
+
+    As :func:`analysis.evaluation.clustering_choices` for the 2x2: CR1 by municipality
+    and by province, two-way, Driscoll-Kraay, HC1, and the wild bootstrap by province.
+    """
+    from analysis.evaluation import CLUSTERINGS
+
+    data = mark_size(panel, threshold)
+    rows, notes = [], []
+    for name, options in CLUSTERINGS.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cluster = options.get("cluster", "entity")
+            res = growth_gap(data, outcome, log=log, cluster=cluster, vcov=options.get("vcov"))
+        notes += [f"{name}: {w.message}" for w in caught]
+        rows.append({"clustering": name, **_row(res, res.extra["term"]),
+                     "n_clusters": res.n_clusters, "se_type": res.se_type})
+    by_province = _fit_quietly(growth_gap, data, outcome, log=log, cluster=schema.PROVINCE)
+    boot = _wild(by_province, by_province.extra["term"], draws, seed)
+    rows.append({"clustering": "province, wild bootstrap (WCR)", "estimate": rows[0]["estimate"],
+                 "std_error": np.nan, "ci_low": boot["wild_ci_low"],
+                 "ci_high": boot["wild_ci_high"], "p_value": boot["wild_p"],
+                 "n_clusters": boot["provinces"], "se_type": "wild cluster bootstrap"})
+    table = pd.DataFrame(rows)
+    table.attrs["notes"] = list(dict.fromkeys(notes))
+    return table
+
+
+__all__ = ["mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
+           "size_gap_table", "describe", "plain_growth", "rate_parts", "rates_indexed",
+           "growth_clustering_choices"]
