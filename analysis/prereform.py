@@ -229,6 +229,30 @@ def pre_reform_tests(
     return pd.DataFrame(rows), studies
 
 
+def placebo_years(
+    panel: pd.DataFrame,
+    series: Sequence[str],
+    threshold: float = schema.LARGE_THRESHOLD,
+    years: tuple[int, int] = PRE_YEARS,
+) -> pd.DataFrame:
+    """Fake reform years inside the pre-period, on the log of each pre-2015 count.
+
+    :func:`analysis.placebo_in_time` with the 2x2 by size on ``years``: nothing happened
+    in 2012-2014, so the estimates should be near zero; a pattern means large and
+    small municipalities were already diverging.
+    """
+    from analysis.designs.placebo import placebo_in_time
+
+    data = mark_size(panel, threshold)
+    frames = []
+    for name in series:
+        pre, y, _ = _prepared(data, name, years, log=True)
+        table = placebo_in_time(pre, y, design="did_2x2", group=schema.LARGE,
+                                baseline_year=None)
+        frames.append(table.assign(series=name))
+    return pd.concat(frames, ignore_index=True)
+
+
 def counts_indexed(
     panel: pd.DataFrame, columns: Sequence[str], base_year: int, by: str = schema.SIZE_CLASS
 ) -> pd.DataFrame:
@@ -255,4 +279,4 @@ def counts_indexed(
 
 
 __all__ = ["across_reform_reason", "budget_reason", "pre_reform_series", "add_inherited_caseload",
-           "inherited_effects", "pre_reform_tests", "counts_indexed"]
+           "inherited_effects", "pre_reform_tests", "counts_indexed", "placebo_years"]

@@ -46,6 +46,7 @@ def claim_family(
     log: bool = True,
     draws: int = 9999,
     seed: int = 0,
+    group: str = SMALL,
 ) -> pd.DataFrame:
     """Small minus large on every outcome, one design, with the family adjusted.
 
@@ -55,11 +56,11 @@ def claim_family(
     bootstrap clusters (the provinces) are the same, which Romano-Wolf needs.
     """
     table = size_gap_table(panel, outcomes, design=design, threshold=threshold,
-                           group=SMALL, log=log, draws=draws, seed=seed)
+                           group=group, log=log, draws=draws, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few clusters: that is why the bootstrap is used
         family = run_many(mark_size(panel, threshold), outcomes, design=DESIGNS[design],
-                          adjust=(), romano_wolf_draws=draws, seed=seed, group=SMALL,
+                          adjust=(), romano_wolf_draws=draws, seed=seed, group=group,
                           log=log, cluster=schema.PROVINCE)
     table["p_holm"] = adjust_pvalues(table["wild_p"], "holm")
     table["p_bh"] = adjust_pvalues(table["wild_p"], "bh")
