@@ -444,13 +444,13 @@ def rates_indexed(
         sums = used.groupby(keys, observed=True)[[numerator, denominator]].sum()
         table = (sums[numerator] / sums[denominator] * per).rename("rate").reset_index()
         table["group"] = "Netherlands" if by is None else table.pop(by).astype(str)
-        if by == schema.SIZE_CLASS:  # keep the classes in size order in tables
-            table["group"] = pd.Categorical(table["group"], list(schema.SIZE_CLASSES), True)
         first = table[table[schema.YEAR] == base].set_index("group")["rate"]
         table["index"] = 100 * table["rate"] / table["group"].map(first)
         counts = used.drop_duplicates(schema.MUNICIPALITY)
-        table["municipalities"] = (len(counts) if by is None else table["group"].astype(str).map(
-            counts[by].astype(str).value_counts()))
+        table["municipalities"] = (len(counts) if by is None else
+                                   table["group"].map(counts[by].astype(str).value_counts()))
+        if by == schema.SIZE_CLASS:  # keep the classes in size order in tables
+            table["group"] = pd.Categorical(table["group"], list(schema.SIZE_CLASSES), True)
         frames.append(table.assign(outcome=outcome, base_year=base))
     columns = ["outcome", "group", schema.YEAR, "rate", "index", "base_year", "municipalities"]
     return pd.concat(frames, ignore_index=True)[columns]
