@@ -36,8 +36,8 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
         "--source",
         choices=(["all"] if every_source else []) + list(SOURCES),
         default="all" if every_source else "synthetic",
-        help="synthetic default (no internet needed), the vendored real CBS bundle "
-        "(statline), CBS data from `fetch` (cbs)"
+        help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
+        "CBS StatLine tables vendored in data/raw/statline"
         + ("; all (default): statline and synthetic, one report" if every_source else ""),
     )
     parser.add_argument(
@@ -49,8 +49,9 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
     parser.add_argument(
         "--baseline-year",
         type=int,
-        default=schema.BASELINE_YEAR,
-        help="year that fixes size classes and treatment intensity",
+        default=None,
+        help=f"year that fixes size classes and treatment intensity (default "
+        f"{schema.BASELINE_YEAR}; 2015 for statline, its first year with population)",
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")

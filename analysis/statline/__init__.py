@@ -1,0 +1,1 @@
+"""Real CBS StatLine tables in ``cbsodata`` CSV form: reader, name mapping, panel."""
