@@ -40,13 +40,13 @@ from analysis.since2015 import _prepared, base_year_for, mark_size
 
 OLD_LAW = "youth_care_users_pre2015"
 AWBZ = "awbz_youth_indications"
-YOUTH_POPULATION = "youth_population"
+YOUTH_POPULATION = schema.YOUTH_POPULATION  # young people aged 0-22 (CBS's reference)
 INHERITED = "inherited_per_1000_young"
 PRE_YEARS = (2011, 2014)
 
 # Why a level comparison across 2015 is not an effect, per real outcome.
 ACROSS_REFORM = {
-    "youth_care_per_1000": (
+    "youth_care_per_1000_0_22": (
         "youth care before 2015 (old-law provincial care, 82354NED) and from 2015 (all "
         "Jeugdwet care, 84134NED/85099NED) are different concepts, so a level DiD across "
         "2015 is not an effect"
@@ -111,8 +111,8 @@ def add_inherited_caseload(
 ) -> pd.DataFrame:
     """Add the caseload each municipality inherited: ``parts`` in ``year`` per 1,000 young.
 
-    The sum of old-law youth-care users and AWBZ youth indications on 31 December
-    2014 (cases, not persons: a child in both counts twice) over the young people of
+    The sum of old-law youth-care users and AWBZ youth indications in 2014 (cases, not
+    persons: a child in both counts twice) over the young people aged 0-22 of
     ``denominator_year`` (no population before 2015 is in the bundle). Missing when any
     part or the denominator is missing: never filled with zero.
 

@@ -68,7 +68,7 @@ SOURCE_OUTCOMES = {
         "bijstand_per_1000", "youth_care_per_1000", "wmo_per_1000", "spending_per_inhabitant",
     ],
     "statline": [
-        "youth_care_per_1000", "youth_care_cost_per_inhabitant", "wmo_per_1000",
+        "youth_care_per_1000_0_22", "youth_care_cost_per_inhabitant", "wmo_per_1000",
         "wmo_spending_per_inhabitant", "bijstand_per_1000_15plus",
     ],
 }

@@ -49,7 +49,9 @@ from analysis.results import EstimationResult
 from analysis.truth import TRUE_PREFIX, true_estimate
 
 SMALL = "small"  # 1 when baseline population < threshold
-MIN_COVERAGE = 0.8  # a base year must have the outcome for this share of municipalities
+# A base year must have the outcome for this share of municipalities: on the real panel
+# Wmo clients reach it in 2017, youth-care costs in 2018, everything else in 2015.
+MIN_COVERAGE = 0.75
 
 
 def mark_size(panel: pd.DataFrame, threshold: float = schema.LARGE_THRESHOLD) -> pd.DataFrame:
@@ -192,7 +194,8 @@ def growth_gap(
         raise ValueError(f"growth_gap: {outcome} has no values after {base}")
     res = twfe(data, y, [term], cluster=cluster, vcov=vcov)
     res.notes[:0] = notes
-    res.extra.update(term=term, base_year=base, last_year=int(data[schema.YEAR].max()),
+    last = int(data.loc[data[y].notna(), schema.YEAR].max())
+    res.extra.update(term=term, base_year=base, last_year=last,
                      log=log, units_without_base=without, source_outcome=outcome)
     return res
 
@@ -241,7 +244,8 @@ def level_gap(
     data[group] = _unit_constant(data, group, "level_gap")
     res = twfe(data, y, [group], effects=("time",), cluster=cluster, vcov=vcov)
     res.notes[:0] = notes
-    res.extra.update(term=group, years=(int(data[schema.YEAR].min()), int(data[schema.YEAR].max())),
+    observed = data.loc[data[y].notna(), schema.YEAR]
+    res.extra.update(term=group, years=(int(observed.min()), int(observed.max())),
                      log=log, source_outcome=outcome)
     return res
 
@@ -340,20 +344,11 @@ def _truth(fit: Callable, data: pd.DataFrame, outcome: str, term: str, group: st
 
 
 
-# Labels for outcomes the schema does not (yet) describe, e.g. real-data rates.
-_FALLBACK_LABELS = {
-    "bijstand_per_1000_15plus": ("Welfare (bijstand) recipients", "per 1,000 inhabitants aged 15+"),
-    "youth_care_cost_per_inhabitant": ("Youth-care costs (realised)", "euro per inhabitant"),
-    "wmo_spending_per_inhabitant": ("Wmo spending (realised)", "euro per inhabitant"),
-}
-
 
 def describe(outcome: str) -> tuple[str, str]:
     """``(label, unit)`` of an outcome, for plain-language sentences."""
     spec = schema.OUTCOMES.get(outcome)
-    if spec is not None:
-        return spec.label, spec.unit
-    return _FALLBACK_LABELS.get(outcome, (outcome, "in its own unit"))
+    return (spec.label, spec.unit) if spec is not None else (outcome, "in its own unit")
 
 
 def _sure(p: float, level: float) -> str:
@@ -391,33 +386,22 @@ def plain_growth(table: pd.DataFrame, level: float = 0.05) -> str:
     return "\n".join(lines)
 
 
-# How the real panel's rates are built (numerator, denominator, per), used when the
-# schema's spec of the same name needs columns this panel does not have.
-_REAL_SPECS = {
-    "youth_care_per_1000": ("youth_care_users", "youth_population", 1000.0),
-    "wmo_per_1000": ("wmo_clients", schema.POPULATION, 1000.0),
-    "bijstand_per_1000_15plus": ("bijstand_recipients", "population_15plus", 1000.0),
-    "youth_care_cost_per_inhabitant": ("youth_care_cost", schema.POPULATION, 1000.0),
-    "wmo_spending_per_inhabitant": ("wmo_spending", schema.POPULATION, 1000.0),
-}
-
 
 def rate_parts(panel: pd.DataFrame, outcome: str) -> tuple[str, str, float]:
-    """``(numerator, denominator, per)`` of a rate, as this panel carries it.
+    """``(numerator, denominator, per)`` of a rate outcome of :data:`analysis.schema.OUTCOMES`.
 
     Raises
     ------
     KeyError
-        Naming the outcome when the panel has neither the schema's nor the real
-        panel's columns for it.
+        Naming the outcome when it is unknown or the panel lacks its count or population.
     """
     spec = schema.OUTCOMES.get(outcome)
-    candidates = [(spec.numerator, spec.denominator, spec.per)] if spec else []
-    candidates += [_REAL_SPECS[outcome]] if outcome in _REAL_SPECS else []
-    for numerator, denominator, per in candidates:
-        if numerator in panel and denominator in panel:
-            return numerator, denominator, per
-    raise KeyError(f"{outcome}: the panel lacks its count or population ({candidates})")
+    if spec is None:
+        raise KeyError(f"{outcome}: not an outcome of analysis.schema.OUTCOMES")
+    missing = [c for c in (spec.numerator, spec.denominator) if c not in panel]
+    if missing:
+        raise KeyError(f"{outcome}: the panel lacks {missing}")
+    return spec.numerator, spec.denominator, spec.per
 
 
 def rates_indexed(
@@ -435,10 +419,9 @@ def rates_indexed(
     for outcome in outcomes:
         numerator, denominator, per = rate_parts(panel, outcome)
         base = base_year_for(panel, outcome)
-        since = panel[panel[schema.YEAR] >= base]
-        years = since[schema.YEAR].nunique()
-        complete = since.dropna(subset=[numerator, denominator]).groupby(
-            schema.MUNICIPALITY)[schema.YEAR].nunique() == years
+        since = panel[panel[schema.YEAR] >= base].dropna(subset=[numerator, denominator])
+        years = since[schema.YEAR].nunique()  # the years the series has at all
+        complete = since.groupby(schema.MUNICIPALITY)[schema.YEAR].nunique() == years
         used = since[since[schema.MUNICIPALITY].isin(complete[complete].index)]
         keys = [schema.YEAR] if by is None else [by, schema.YEAR]
         sums = used.groupby(keys, observed=True)[[numerator, denominator]].sum()

@@ -60,6 +60,7 @@ def statline_like(seed: int = 3, trend: float = 0.0) -> pd.DataFrame:
     panel[OLD_LAW] = (0.4 * panel["youth_care_users"] * drift).round().where(pre)
     panel[AWBZ] = (0.2 * panel["youth_care_users"]).round().where(pre)
     panel.loc[pre, ["youth_care_users", "youth_care_per_1000"]] = np.nan
+    panel["youth_care_per_1000_0_22"] = panel["youth_care_per_1000"]
     return panel
 
 
@@ -174,7 +175,7 @@ def test_pre_reform_tests_find_a_planted_drift_and_not_a_missing_one():
 
 def test_reasons_name_the_concept_break_on_real_data_only():
     real = statline_like()
-    reason = across_reform_reason(real, "youth_care_per_1000")
+    reason = across_reform_reason(real, "youth_care_per_1000_0_22")
     assert "different concepts" in reason and "82354NED" in reason
     assert across_reform_reason(real, "wmo_per_1000").startswith("wmo_per_1000")
     assert across_reform_reason(simulate_panel(3).panel, "youth_care_per_1000") is None
