@@ -54,6 +54,49 @@ SMALL = "small"  # 1 when baseline population < threshold
 MIN_COVERAGE = 0.75
 
 
+def complete_sizes(panel: pd.DataFrame) -> pd.DataFrame:
+    """Size municipalities without a baseline population by their first later population.
+
+    The real bundle has no population table for 2015: the 2015-2018 population is
+    derived from rates beside counts, and municipalities that reported none of those
+    in 2015 have no baseline population. They are sized by the first year a
+    population is known (a municipality rarely crosses a size line within a few
+    years); ``attrs["size_note"]`` says how many and from which years. A panel with
+    every baseline known is returned unchanged (same object).
+
+    Raises
+    ------
+    ValueError
+        Naming municipalities with no population in any year.
+    """
+    base = panel[schema.BASELINE_POPULATION]
+    if base.notna().all():
+        return panel
+    missing = panel.loc[base.isna(), schema.MUNICIPALITY].unique()
+    known = panel[panel[schema.MUNICIPALITY].isin(missing) & panel[schema.POPULATION].notna()]
+    first = known.sort_values(schema.YEAR).drop_duplicates(schema.MUNICIPALITY)
+    first = first.set_index(schema.MUNICIPALITY)
+    never = sorted(set(missing) - set(first.index))
+    if never:
+        raise ValueError(f"{len(never)} municipalities have no population in any year, "
+                         f"e.g. {never[:5]}: their size is unknown")
+    out = panel.copy()
+    fill = base.isna()
+    out.loc[fill, schema.BASELINE_POPULATION] = out.loc[fill, schema.MUNICIPALITY].map(
+        first[schema.POPULATION])
+    out[schema.SIZE_CLASS] = schema.size_class(out[schema.BASELINE_POPULATION])
+    out[schema.LARGE] = out[schema.BASELINE_POPULATION] >= schema.LARGE_THRESHOLD
+    years = first[schema.YEAR].value_counts().sort_index()
+    out.attrs = dict(panel.attrs)
+    out.attrs["size_note"] = (
+        f"{len(first)} of {panel[schema.MUNICIPALITY].nunique()} municipalities have no "
+        f"population in the baseline year {panel.attrs.get('baseline_year', '')}; sized by "
+        "their first year with one ("
+        + ", ".join(f"{int(y)}: {n}" for y, n in years.items()) + ")"
+    )
+    return out
+
+
 def mark_size(panel: pd.DataFrame, threshold: float = schema.LARGE_THRESHOLD) -> pd.DataFrame:
     """Add ``large`` and ``small`` (0/1) from the baseline population, fixed per municipality.
 
@@ -563,7 +606,7 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
     return fig
 
 
-__all__ = ["mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
+__all__ = ["complete_sizes", "mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
            "size_gap_table", "describe", "plain_growth", "rate_parts", "rates_indexed",
            "growth_clustering_choices", "plot_by_group", "plot_gaps", "profile_year",
            "first_and_last"]

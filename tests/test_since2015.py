@@ -216,3 +216,43 @@ def test_plain_growth_states_direction_interval_and_certainty(sim):
     text = plain_growth(table)
     assert "more" in text and "wild-bootstrap interval" in text
     assert "can tell apart from zero" in text
+
+
+def test_sidecar_tables_list_tables_seams_routes_and_what_was_not_placed():
+    from analysis.summary import sidecar_tables
+
+    metadata = {
+        "tables": {"82354NED": {"title": "old law", "columns": ["youth_care_users_pre2015"]}},
+        "seams": [{"column": "wmo_clients", "from_table": "83262NED", "to_table": "84839NED",
+                   "last_year_before": 2020, "first_year_after": 2021}],
+        "statline": {
+            "population_routes": {"rows_per_year_and_route": {"2015": {"wmo_clients": 179}}},
+            "regional_aggregates_left_out": {"84134NED": ["Achterhoek (JZ)"]},
+            "figures_outside_lifetime_left_out": [
+                {"table": "84580NED", "name": "Vijfheerenlanden", "year": 2018, "why": "x"}],
+        },
+    }
+    out = sidecar_tables(metadata)
+    assert out["tables"]["table"].tolist() == ["82354NED"]
+    assert out["seams"].loc[0, "to"] == "84839NED"
+    assert out["population"].loc["2015", "wmo_clients"] == 179
+    assert out["not placed"]["n"].tolist() == [1, 1]
+    assert all(frame.empty for frame in sidecar_tables({}).values())
+
+
+def test_complete_sizes_uses_the_first_later_population_and_says_so(sim):
+    from analysis.since2015 import complete_sizes
+
+    assert complete_sizes(sim) is sim
+    data = sim.copy()
+    code = data[schema.MUNICIPALITY].iloc[0]
+    mine = data[schema.MUNICIPALITY] == code
+    data.loc[mine, schema.BASELINE_POPULATION] = np.nan
+    data.loc[mine & (data[schema.YEAR] < 2017), schema.POPULATION] = np.nan
+    out = complete_sizes(data)
+    expected = data.loc[mine & (data[schema.YEAR] == 2017), schema.POPULATION].iloc[0]
+    assert (out.loc[mine, schema.BASELINE_POPULATION] == expected).all()
+    assert "1 of 342 municipalities" in out.attrs["size_note"] and "2017: 1" in out.attrs["size_note"]
+    data.loc[mine, schema.POPULATION] = np.nan
+    with pytest.raises(ValueError, match=code):
+        complete_sizes(data)
