@@ -422,9 +422,9 @@ def plain_growth(table: pd.DataFrame, level: float = 0.05) -> str:
                     f" (95% wild-bootstrap interval {row.wild_ci_low:+.2f} to "
                     f"{row.wild_ci_high:+.2f}")
         lines.append(
-            f"- {label}: from {row.base_year} to {row.last_year} it grew by {size}, "
-            f"p = {row.wild_p:.3f}) in {who} municipalities (threshold {row.threshold:,}) than "
-            f"in {other} ones: {_sure(row.wild_p, level)}."
+            f"- {label}: from {row.base_year} to {row.base_year + 1}-{row.last_year} (on average "
+            f"over those years) it grew {size}, p = {row.wild_p:.3f}) in {who} municipalities "
+            f"(threshold {row.threshold:,}) than in {other} ones: {_sure(row.wild_p, level)}."
         )
     return "\n".join(lines)
 
@@ -606,7 +606,33 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
     return fig
 
 
-__all__ = ["complete_sizes", "mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
-           "size_gap_table", "describe", "plain_growth", "rate_parts", "rates_indexed",
-           "growth_clustering_choices", "plot_by_group", "plot_gaps", "profile_year",
-           "first_and_last"]
+def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, title: str):
+    """One panel per outcome: the :func:`growth_path` gap by calendar year, base year = 0."""
+    import matplotlib.pyplot as plt
+
+    from analysis.style import finish
+
+    fig, axes = plt.subplots(1, len(paths), figsize=(3.4 * len(paths), 3.4), squeeze=False)
+    for ax, (outcome, res) in zip(axes[0], paths.items(), strict=True):
+        tab = res.table.sort_values("event_time")
+        base = res.extra["base_year"]
+        years = tab["event_time"] + base + 1
+        ax.errorbar(years, tab["estimate"], yerr=[tab["estimate"] - tab["ci_low"],
+                    tab["ci_high"] - tab["estimate"]], fmt="o-", capsize=3,
+                    label="estimate, 95% CI (CR1)")
+        ax.plot([base], [0], marker="D", linestyle="none", label="base year (0)")
+        ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_title(describe(outcome)[0], fontsize="small")
+        ax.set_xlabel("year")
+        ax.set_ylabel("log points" if res.extra.get("log") else describe(outcome)[1],
+                      fontsize="x-small")
+    axes[0][0].legend(fontsize="x-small")
+    return finish(fig, panel, title)
+
+
+__all__ = [
+    "complete_sizes", "mark_size", "base_year_for", "growth_gap", "growth_path", "level_gap",
+    "size_gap_table", "describe", "plain_growth", "rate_parts", "rates_indexed",
+    "growth_clustering_choices", "plot_by_group", "plot_gaps", "plot_growth_paths",
+    "profile_year", "first_and_last",
+]

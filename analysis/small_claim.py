@@ -112,7 +112,7 @@ def plain_claim(table: pd.DataFrame, level: float = 0.05) -> str:
         what = (f"{abs(row.percent_estimate):.1f}% {'lower' if lower else 'higher'} "
                 f"in {row.base_year}-{row.last_year}" if row.design == "level" else
                 f"grew {abs(row.percent_estimate):.1f}% {'less' if lower else 'more'} from "
-                f"{row.base_year} to {row.last_year}")
+                f"{row.base_year} to {row.base_year + 1}-{row.last_year}")
         lines.append(
             f"- {label}: {what} in municipalities under {row.threshold:,} than in larger ones "
             f"(95% wild-bootstrap interval {row.percent_wild_ci_low:+.1f}% to "
