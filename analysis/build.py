@@ -119,8 +119,16 @@ def build_panel(
         baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
     raw, history, manifest = load_raw_panel(source, raw_dir)
     _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
+    # each source provides part of the vocabulary (synthetic: no youth population 0-22)
+    counts = [c for c in schema.COUNTS if c in raw]
+    denominators = [d for d in schema.DENOMINATORS if d in raw]
     for year, frame in raw.groupby(schema.YEAR):
-        validate_panel(frame, known_codes=history.municipalities_on(int(year)))
+        validate_panel(
+            frame,
+            known_codes=history.municipalities_on(int(year)),
+            counts=counts,
+            denominators=denominators,
+        )
     panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)

@@ -116,6 +116,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"{meta['units_combining_several_codes']} units combine several codes; "
         f"{meta['rows_incomplete']} incomplete rows. {meta['label']}"
     )
+    if "statline" in meta:  # what the real tables could not place, never guessed
+        extra = meta["statline"]
+        print(
+            f"left out: {extra['n_regional_aggregates_left_out']} regional aggregates (not "
+            f"municipalities) and {len(extra['figures_outside_lifetime_left_out'])} figure(s) "
+            f"for a municipality outside its lifetime; see {result.path.with_suffix('.json')}"
+        )
     return 0
 
 
