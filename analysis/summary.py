@@ -176,11 +176,11 @@ def sidecar_tables(metadata: dict) -> dict[str, pd.DataFrame]:
     absent = real.get("municipalities_absent_from_table", {})
     not_placed = pd.DataFrame(
         [{"table": t, "what": "regional aggregates (not municipalities)", "n": len(v),
-          "e.g.": ", ".join(v[:3])} for t, v in sorted(aggregates.items())]
+          "e.g.": ", ".join(v[:3])} for t, v in sorted(aggregates.items()) if v]
         + [{"table": o.get("table"), "what": o.get("why"), "n": 1,
             "e.g.": f"{o.get('name')} {o.get('year')}"} for o in outside]
         + [{"table": t, "what": "municipalities absent from the table", "n": len(v),
-            "e.g.": ", ".join(map(str, v[:3]))} for t, v in sorted(absent.items())]
+            "e.g.": ", ".join(map(str, v[:3]))} for t, v in sorted(absent.items()) if v]
     )
     return {"tables": tables, "seams": seams, "population": population,
             "not placed": not_placed}

@@ -196,9 +196,12 @@ def with_characteristics(panel: pd.DataFrame) -> pd.DataFrame:
     """
     out = panel.copy()
     out["log_population"] = np.log(out[schema.POPULATION])
-    young = schema.POPULATION_0_17 if schema.POPULATION_0_17 in out else "youth_population"
+    def has(column: str) -> bool:  # the real panel carries the vocabulary's columns empty
+        return column in out and bool(out[column].notna().any())
+
+    young = schema.POPULATION_0_17 if has(schema.POPULATION_0_17) else schema.YOUTH_POPULATION
     for share, column in (("share_0_17", young), ("share_18_64", schema.POPULATION_18_64)):
-        if column in out:
+        if has(column):
             out[share] = out[column] / out[schema.POPULATION]
     return out
 
