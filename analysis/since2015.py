@@ -258,7 +258,8 @@ def growth_path(
     There are no leads: the base year is the first year of the series.
     """
     base = base_year_for(df, outcome) if base_year is None else int(base_year)
-    data, y, notes = _prepared(df, outcome, (base, None), log)
+    last = int(df.loc[df[outcome].notna(), schema.YEAR].max())  # e.g. bijstand ends in 2017
+    data, y, notes = _prepared(df, outcome, (base, last), log)
     res = event_study(data, y, treatment=group, reform_year=base + 1, reference=base,
                       baseline_year=None, cluster=cluster)
     res.notes[:0] = notes
