@@ -181,6 +181,7 @@ def growth_gap(
     log: bool = False,
     cluster: str | Sequence[str] = "entity",
     vcov: str | None = None,
+    first_year: int = schema.REFORM_YEAR,
 ) -> EstimationResult:
     """Difference in growth since ``base_year`` between a group and the rest.
 
@@ -209,6 +210,8 @@ def growth_gap(
     log : difference in log growth instead of level change.
     cluster, vcov : as in :func:`analysis.twfe` (``"entity"`` = municipality; give
         ``"province"`` for the wild bootstrap by province).
+    first_year : earliest base year :func:`base_year_for` may choose (e.g. 2016 to
+        leave out a first year with registration problems).
 
     Returns
     -------
@@ -223,7 +226,7 @@ def growth_gap(
     (['large:growth'], 2015)
     """
     require_columns(df, [outcome, group, schema.MUNICIPALITY, schema.YEAR], "growth_gap")
-    base = base_year_for(df, outcome) if base_year is None else int(base_year)
+    base = base_year_for(df, outcome, first_year) if base_year is None else int(base_year)
     data, y, notes = _prepared(df, outcome, (base, last_year), log)
     at_base = data.loc[(data[schema.YEAR] == base) & data[y].notna(), schema.MUNICIPALITY]
     without = sorted(set(data[schema.MUNICIPALITY]) - set(at_base))
@@ -323,6 +326,7 @@ def size_gap_table(
     log: bool = False,
     draws: int = 9999,
     seed: int = 0,
+    first_year: int | None = None,
 ) -> pd.DataFrame:
     """One size comparison over several outcomes, with CR1 and wild-bootstrap intervals.
 
@@ -331,6 +335,7 @@ def size_gap_table(
     design : ``"growth"`` (:func:`growth_gap`, default group ``large``) or ``"level"``
         (:func:`level_gap`, default group ``small``).
     threshold : inhabitants in the baseline year that make a municipality large.
+    first_year : growth: the earliest base year; level: the first year compared.
     log : growth or level on the log scale; ``percent`` columns then give
         ``100 * (exp(b) - 1)`` and its wild-bootstrap interval.
 
@@ -344,12 +349,15 @@ def size_gap_table(
     fit = DESIGNS[design]
     group = group or (schema.LARGE if design == "growth" else SMALL)
     data = mark_size(panel, threshold)
+    options = {"group": group, "log": log}
+    if first_year is not None:  # growth: the earliest base year; level: the first year used
+        options.update({"first_year": first_year} if design == "growth"
+                       else {"years": (first_year, None)})
     rows = []
     for outcome in outcomes:
-        res = fit(data, outcome, group=group, log=log)
+        res = fit(data, outcome, **options)
         term = res.extra["term"]
-        by_province = _fit_quietly(fit, data, outcome, group=group, log=log,
-                                   cluster=schema.PROVINCE)
+        by_province = _fit_quietly(fit, data, outcome, cluster=schema.PROVINCE, **options)
         used = res.fit.extra["frame"]
         units = used.drop_duplicates(schema.MUNICIPALITY)
         rows.append({
@@ -549,6 +557,7 @@ def plot_by_group(table: pd.DataFrame, panel: pd.DataFrame, value: str = "index"
     """One panel per outcome: ``value`` (``rate`` or ``index``) by group and year."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
 
     from analysis.style import SIZE_CLASS_COLOURS, finish
 
@@ -565,6 +574,7 @@ def plot_by_group(table: pd.DataFrame, panel: pd.DataFrame, value: str = "index"
         base = int(data["base_year"].iloc[0])
         ax.set_title(label, fontsize="small")
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"index ({base} = 100)" if value == "index" else unit, fontsize="x-small")
         if value == "index":
             ax.axhline(100, color="grey", linewidth=0.5)
@@ -610,6 +620,7 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
 def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, title: str):
     """One panel per outcome: the :func:`growth_path` gap by calendar year, base year = 0."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from analysis.style import finish
 
@@ -625,6 +636,7 @@ def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, t
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
         ax.set_title(describe(outcome)[0], fontsize="small")
         ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("log points" if res.extra.get("log") else describe(outcome)[1],
                       fontsize="x-small")
     axes[0][0].legend(fontsize="x-small")

@@ -256,3 +256,10 @@ def test_complete_sizes_uses_the_first_later_population_and_says_so(sim):
     data.loc[mine, schema.POPULATION] = np.nan
     with pytest.raises(ValueError, match=code):
         complete_sizes(data)
+
+
+def test_a_later_first_year_moves_the_base_year(sim):
+    table = size_gap_table(sim, ["wmo_per_1000"], first_year=2016, draws=99)
+    assert table.loc[0, "base_year"] == 2016
+    direct = growth_gap(mark_size(sim), "wmo_per_1000", base_year=2016)
+    assert table.loc[0, "estimate"] == pytest.approx(direct.estimate("large:growth"))
