@@ -44,6 +44,12 @@ YOUTH_POPULATION = schema.YOUTH_POPULATION  # young people aged 0-22 (CBS's refe
 INHERITED = "inherited_per_1000_young"
 PRE_YEARS = (2011, 2014)
 
+# What each pre-2015 count is, for titles and tables.
+SERIES_LABELS = {
+    OLD_LAW: "Young people in old-law youth care (82354NED)",
+    AWBZ: "AWBZ youth indications (82552NED)",
+}
+
 # Why a level comparison across 2015 is not an effect, per real outcome.
 ACROSS_REFORM = {
     "youth_care_per_1000_0_22": (
@@ -279,4 +285,5 @@ def counts_indexed(
 
 
 __all__ = ["across_reform_reason", "budget_reason", "pre_reform_series", "add_inherited_caseload",
-           "inherited_effects", "pre_reform_tests", "counts_indexed", "placebo_years"]
+           "inherited_effects", "pre_reform_tests", "counts_indexed", "placebo_years",
+           "SERIES_LABELS"]
