@@ -98,7 +98,7 @@ def _numbers(path: Path, column: str, values: pd.Series) -> tuple[pd.Series, pd.
             f"{path.name}: column {column!r}, data row {row + 1}: {stripped.iloc[row]!r} is "
             "neither a number, empty, nor a CBS special value"
         )
-    status = pd.Series(None, index=values.index, dtype=object)
+    status = pd.Series([None] * len(values), index=values.index, dtype=object)
     status[stripped == ""] = EMPTY
     status[special.notna()] = special[special.notna()]
     return parsed.astype(float), status
@@ -107,11 +107,13 @@ def _numbers(path: Path, column: str, values: pd.Series) -> tuple[pd.Series, pd.
 def _is_numeric_topic(values: pd.Series) -> bool:
     """A topic holding numbers (possibly with empties and CBS signs), not text.
 
-    A topic CBS left entirely empty (``Jeugdzorgtrajecten_3``) is numeric: all missing.
+    Text topics (``Gemeentenaam_1``, ``Codering_3``) have no cell that is a number. A topic
+    CBS left entirely empty (``Jeugdzorgtrajecten_3``) is numeric: all missing. A topic
+    mixing numbers and words is numeric, so :func:`_numbers` names the first stray word.
     """
     stripped = values.str.strip()
     filled = stripped[(stripped != "") & ~stripped.isin(list(CBS_SPECIAL_VALUES))]
-    return len(filled) == 0 or pd.to_numeric(filled, errors="coerce").notna().mean() > 0.5
+    return len(filled) == 0 or pd.to_numeric(filled, errors="coerce").notna().any()
 
 
 def read_statline_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:

@@ -143,8 +143,8 @@ class TableReader:
         """Municipalities of a year with no row at all in the table (not just empty)."""
         absent = {}
         for year, group in out.groupby(schema.YEAR):
-            missing = sorted(set(self.history.municipalities_on(int(year))) - set(group[
-                schema.MUNICIPALITY]))  # fmt: skip
+            alive = set(self.history.municipalities_on(int(year)))
+            missing = sorted(alive - set(group[schema.MUNICIPALITY]))
             if missing:
                 absent[int(year)] = missing
         if absent:
