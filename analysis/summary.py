@@ -179,8 +179,19 @@ def sidecar_tables(metadata: dict) -> dict[str, pd.DataFrame]:
           "e.g.": ", ".join(v[:3])} for t, v in sorted(aggregates.items()) if v]
         + [{"table": o.get("table"), "what": o.get("why"), "n": 1,
             "e.g.": f"{o.get('name')} {o.get('year')}"} for o in outside]
-        + [{"table": t, "what": "municipalities absent from the table", "n": len(v),
-            "e.g.": ", ".join(map(str, v[:3]))} for t, v in sorted(absent.items()) if v]
+        + [{"table": t, "what": f"municipalities absent from the table{when}", "n": len(v),
+            "e.g.": ", ".join(map(str, v[:3]))} for t, when, v in _per_year(absent) if v]
     )
     return {"tables": tables, "seams": seams, "population": population,
             "not placed": not_placed}
+
+
+def _per_year(absent: dict) -> list[tuple[str, str, list]]:
+    """``{table: [codes]}`` or ``{table: {year: [codes]}}`` as (table, " in <year>", codes)."""
+    rows = []
+    for table, value in sorted(absent.items()):
+        if isinstance(value, dict):
+            rows += [(table, f" in {year}", codes) for year, codes in sorted(value.items())]
+        else:
+            rows.append((table, "", value))
+    return rows

@@ -230,13 +230,15 @@ def test_sidecar_tables_list_tables_seams_routes_and_what_was_not_placed():
             "regional_aggregates_left_out": {"84134NED": ["Achterhoek (JZ)"]},
             "figures_outside_lifetime_left_out": [
                 {"table": "84580NED", "name": "Vijfheerenlanden", "year": 2018, "why": "x"}],
+            "municipalities_absent_from_table": {"84751NED": {"2017": ["GM0003", "GM0005"]}},
         },
     }
     out = sidecar_tables(metadata)
     assert out["tables"]["table"].tolist() == ["82354NED"]
     assert out["seams"].loc[0, "to"] == "84839NED"
     assert out["population"].loc["2015", "wmo_clients"] == 179
-    assert out["not placed"]["n"].tolist() == [1, 1]
+    assert out["not placed"]["n"].tolist() == [1, 1, 2]
+    assert out["not placed"]["what"].iloc[-1].endswith("in 2017")
     assert all(frame.empty for frame in sidecar_tables({}).values())
 
 
@@ -252,7 +254,8 @@ def test_complete_sizes_uses_the_first_later_population_and_says_so(sim):
     out = complete_sizes(data)
     expected = data.loc[mine & (data[schema.YEAR] == 2017), schema.POPULATION].iloc[0]
     assert (out.loc[mine, schema.BASELINE_POPULATION] == expected).all()
-    assert "1 of 342 municipalities" in out.attrs["size_note"] and "2017: 1" in out.attrs["size_note"]
+    note = out.attrs["size_note"]
+    assert "1 of 342 municipalities" in note and "2017: 1" in note
     data.loc[mine, schema.POPULATION] = np.nan
     with pytest.raises(ValueError, match=code):
         complete_sizes(data)
