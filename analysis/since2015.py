@@ -611,10 +611,12 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
     for k in range(1, len(designs)):  # a rule between the level and the growth rows
         if designs[k] != designs[k - 1]:
             ax.axhline(pos[k] + 0.5, color="grey", linewidth=0.5, linestyle=":")
-    ax.set_xlabel("difference in percent" if pct else "difference (outcome's unit)")
-    fig = finish(fig, panel, title)
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.25 - 1 / len(table)))
-    return fig
+    ax.set_xlabel(("difference in percent" if pct else "difference (outcome's unit)")
+                  + "\ndot: estimate; bar: 95% wild-bootstrap interval (12 provinces)",
+                  fontsize="small")
+    if not pct and table["truth"].notna().any():
+        ax.legend(fontsize="x-small", loc="best")
+    return finish(fig, panel, title)
 
 
 def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, title: str):
