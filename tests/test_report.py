@@ -121,3 +121,5 @@ def test_stored_real_copies_come_from_the_notebooks_with_source_statline():
         source = [c.source for c in nbformat.read(notebook, as_version=4).cells]
         assert [c.source for c in nb.cells if "injected-parameters" not in
                 c.metadata.get("tags", [])][1:] == source, f"{copy} is stale: run `make notebooks`"
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert any(FINDING_MIME in o.get("data", {}) for o in outputs), copy.name
