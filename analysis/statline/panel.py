@@ -122,8 +122,9 @@ def build_statline_panel(raw_dir: str | Path | None = None):
         One row per municipality existing on 1 January of each year 2011-2023:
         ``municipality, name, year, province``, the counts and denominators of the module
         docstring with ``<column>_status``, and ``population_route``.
-    history : analysis.boundaries.BoundaryHistory
-        From ``03759ned/codes-RegioS.json``.
+    history : PartialPopulationHistory
+        The boundary history of ``03759ned/codes-RegioS.json``, whose crosswalk falls back
+        to no population for a year whose derived population is partial (recorded).
     manifest : dict
         The raw manifest plus ``tables``, ``seams``, and ``statline`` (population routes
         and their check against 03759ned, regional aggregates left out per table, figures
@@ -138,10 +139,11 @@ def build_statline_panel(raw_dir: str | Path | None = None):
 
     Examples
     --------
-    >>> panel, history, manifest = build_statline_panel()  # doctest: +SKIP
+    >>> panel, history, manifest = build_statline_panel("data/raw/statline")
     >>> panel.query("municipality == 'GM0363' and year == 2019")["population"].item()
-    ... # doctest: +SKIP
     862965.0
+    >>> manifest["statline"]["n_regional_aggregates_left_out"]
+    330
     """
     from analysis.boundaries import load_boundary_history
     from analysis.build import verify_manifest
@@ -156,6 +158,7 @@ def build_statline_panel(raw_dir: str | Path | None = None):
         seams += found
     seams += _cross_checks(reader)
     coded = _check_printed_codes(reader)
+    half_only = _half_year_only(reader)
     measured = measured_population(raw_dir / "03759ned")
     population, routes = derive_population(reader, measured)
     columns[schema.POPULATION] = population
@@ -178,6 +181,7 @@ def build_statline_panel(raw_dir: str | Path | None = None):
             "youth_care_users / JongerenMetJeugdzorgRelatief_2 * 100 (84134NED, 85099NED); "
             "counts are rounded to 5 and the % to 0.1 by CBS, so it is approximate",
             "names_checked_against_printed_gm_codes": coded,
+            "half_year_figures_without_year_figure_left_missing": half_only,
             "regional_aggregates_left_out": reader.aggregates,
             "n_regional_aggregates_left_out": sum(len(v) for v in reader.aggregates.values()),
             "figures_outside_lifetime_left_out": reader.outside_lifetime,
@@ -268,6 +272,30 @@ def _cross_checks(reader: TableReader) -> list[dict]:
                          )}
                     )  # fmt: skip
     return seams
+
+
+def _half_year_only(reader: TableReader) -> dict[str, dict[str, int]]:
+    """Municipality-years with a half-year figure but no yearly one (kept missing).
+
+    A yearly figure is never made from half-years: a client in both halves is one client
+    in the year, so neither the sum nor the larger half is the yearly count.
+    """
+    found: dict[str, dict[str, int]] = {}
+    for column, sources in COLUMNS.items():
+        for source in sources:
+            halves = reader.table(source.table, "half-year")
+            if halves.empty:
+                continue
+            for dimension, label in source.filters:
+                halves = halves[halves[dimension] == label]
+            filled = halves[halves[source.topic].notna()][[schema.MUNICIPALITY, "year"]]
+            year = reader.series(source)
+            missing = year[year["value"].isna()].rename(columns={schema.YEAR: "year"})
+            both = missing.merge(filled.drop_duplicates(), on=[schema.MUNICIPALITY, "year"])
+            if len(both):
+                counts = both.groupby("year").size()
+                found[f"{column} ({source.table})"] = {str(y): int(n) for y, n in counts.items()}
+    return found
 
 
 # The Wmo-per-district tables print the GM code (Codering_3) beside each municipal name.

@@ -242,12 +242,23 @@ class PartialPopulationHistory:
             return self._history.crosswalk(from_year, to_year, population=population)
         except ValueError as exc:
             if population is None or "population" not in str(exc):
+                if "population" in str(exc):
+                    raise ValueError(
+                        f"{exc} (the StatLine bundle has no population before 2015: choose "
+                        "--boundary-year 2015 or later)"
+                    ) from None
                 raise
             self.fallbacks[int(from_year)] = (
                 f"{exc}; crosswalk {from_year}->{to_year} built without population, so "
                 "boundary corrections of continuing municipalities are ignored for this year"
             )
-            return self._history.crosswalk(from_year, to_year)
+            try:
+                return self._history.crosswalk(from_year, to_year)
+            except ValueError as again:  # mapping backwards needs population: none here
+                raise ValueError(
+                    f"{again} (the StatLine bundle has too little population to map "
+                    f"{from_year} back onto {to_year}: choose --boundary-year 2015 or later)"
+                ) from None
 
     def __getattr__(self, name: str):
         return getattr(self._history, name)

@@ -95,7 +95,8 @@ class TableReader:
         matched = nm.match_municipalities(frame["region"], frame["year"], self.history)
         frame[schema.MUNICIPALITY] = matched["code"]
         frame["how"] = matched["how"]
-        self.aggregates[table] = sorted(set(frame.loc[frame["how"] == nm.AGGREGATE, "region"]))
+        found = set(frame.loc[frame["how"] == nm.AGGREGATE, "region"])
+        self.aggregates[table] = sorted(found | set(self.aggregates.get(table, [])))
         empty = frame[topics].isna().all(axis=1)
         outside = frame["how"] == nm.OUTSIDE
         for row in frame[outside & ~empty].itertuples():
