@@ -35,10 +35,11 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
     parser.add_argument(
         "--source",
         choices=(["all"] if every_source else []) + list(SOURCES),
-        default="all" if every_source else "synthetic",
+        default=None if every_source else "synthetic",
         help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
         "CBS StatLine tables vendored in data/raw/statline"
-        + ("; all (default): statline and synthetic, one report" if every_source else ""),
+        + ("; all (default): statline and synthetic, one report (with --raw-dir, which "
+           "is one source's folder, the default is synthetic)" if every_source else ""),
     )
     parser.add_argument(
         "--boundary-year",
@@ -131,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import ALL_SOURCES
     from analysis.summary import render_summary
 
+    if args.source is None:  # a raw folder belongs to one source: the synthetic default
+        args.source = "all" if args.raw_dir is None else "synthetic"
     sources = ALL_SOURCES if args.source == "all" else (args.source,)
     for source in sources:  # `run` builds every panel the report will read
         result = _build(argparse.Namespace(**{**vars(args), "source": source}))
