@@ -118,16 +118,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
     from analysis.summary import render_summary
 
-    result = _build(args)
+    started = time.monotonic()
+    result = _stored_panel(args)
+    reused = result is not None
+    result = result or _build(args)
     text = render_summary(result.unharmonised, result.panel)
     out_dir = args.out_dir or paths.PROCESSED
     target = write_bytes_atomic(out_dir / f"summary_{args.source}.md", text.encode())
     print(text)
     print(f"summary written to {target}")
     report = getattr(args, "after_run", None)
-    if report is not None:
-        return report(args)
-    return 0
+    status = report(args) if report is not None else 0
+    if status == 0:
+        _run_summary(args, result, reused, target, time.monotonic() - started)
+    return status
+
+
+def _stored_panel(args: argparse.Namespace):
+    """The stored panel when it is up to date (a rebuild would write the same file)."""
+    from analysis.build import read_current_panel
+
+    if args.raw_dir is not None:
+        return None  # the sidecar records the default raw folder's manifest only
+    result = read_current_panel(args.source, args.boundary_year, args.baseline_year, args.out_dir)
+    if result is not None:
+        _step(f"the {args.source} panel is up to date, not rebuilt: {result.path}")
+    return result
+
+
+def _run_summary(args, result, reused: bool, summary: Path, seconds: float) -> None:
+    """The last lines of ``run``: what was built, where it is, how long it took."""
+    index = getattr(args, "report_index", None)
+    report = "not written (--no-report)"
+    if index is not None:
+        report = f"{index} ({len(list(index.parent.glob('*.html'))) - 1} notebooks)"
+    label = "SYNTHETIC data" if result.metadata.get("synthetic") else "CBS data"
+    print(
+        f"\ndone in {seconds:.0f} s ({label}):\n"
+        f"  panel    {result.path} ({'up to date, reused' if reused else 'built'})\n"
+        f"  summary  {summary}\n"
+        f"  report   {report}"
+    )
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
