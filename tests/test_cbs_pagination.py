@@ -197,3 +197,15 @@ def test_a_running_fetch_keeps_its_staging_folder(tmp_path):
             FetchStaging(tmp_path / "T1" / "v4-abc").__enter__()
     assert not staging.path.exists() and not (tmp_path / "T1").exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_off_a_terminal_a_fetch_prints_lines_not_progress_bars(tmp_path, capsys):
+    with CBSServer() as server:
+        _serve_v4(server, page_size=7)
+        argv = ["fetch", "--tables", "T1", "--api", "v4", "--base-url", server.url,
+                "--raw-dir", str(tmp_path), "--from-year", "2014"]  # fmt: skip
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["fetching T1 (v4) ..."]
+    assert "\r" not in captured.out
+    assert captured.out.splitlines()[0].startswith("T1 (v4, raw only): fetched 30 rows -> ")
