@@ -144,6 +144,7 @@ def fetch_table(
     api_base = base_url(query.api, base)
     target = Path(raw_dir) / query.table / query.key(api_base)
     problems: list[str] = []
+    sweep_orphans(Path(raw_dir), report)  # what fetches killed earlier left behind
     if not refresh:
         cached = read_manifest(target)
         if cached is not None:
@@ -153,7 +154,6 @@ def fetch_table(
             for line in problems:
                 report(f"cache problem, refetching {query.table}: {line}")
     session = session or _session()
-    sweep_orphans(Path(raw_dir), report)  # what fetches killed earlier left behind
     with sigterm_as_exit(), FetchStaging(target) as staging:
         run = _Run(query, api_base, staging.path, session, policy or RetryPolicy(), progress)
         manifest = run.fetch()
