@@ -7,8 +7,9 @@ the panel, the second finds it up to date. The clone imports its own ``analysis`
 (``PYTHONPATH``), and so do the notebook kernels, which inherit the environment. After
 the runs the clone's ``git status --porcelain`` is printed: it should be empty.
 
-The machine is shared, so the load average before and after each run is printed too;
-read the figures with it. Usage::
+The machine is shared, so the load average before and after each run is printed too,
+and the CPU seconds of the whole process tree (the command, its workers and every
+notebook kernel), which hardly depend on the load. Linux only (/proc). Usage::
 
     .venv/bin/python benchmarks/bench_run.py                 # HEAD
     .venv/bin/python benchmarks/bench_run.py --ref c8d75d6   # an earlier commit
@@ -35,19 +36,54 @@ def clone(ref: str, into: Path) -> Path:
     return target
 
 
-def timed_run(project: Path) -> tuple[float, str, int]:
+def timed_run(project: Path) -> tuple[float, float, str, int]:
+    """Wall seconds, CPU seconds of the whole process tree, output, exit status."""
     env = dict(os.environ, PYTHONPATH=str(project))
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")  # as the Makefile sets them
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "run"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return time.perf_counter() - started, proc.stdout + proc.stderr, proc.returncode
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis", "run"],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        cpu = cpu_of_tree(proc)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        return seconds, cpu, out.read(), proc.returncode
+
+
+def cpu_of_tree(proc: subprocess.Popen, interval: float = 0.2) -> float:
+    """CPU seconds (user + system) of ``proc`` and every descendant, until ``proc`` ends.
+
+    Sampled from /proc every ``interval`` s, so a process loses at most its last interval.
+    Unlike wall time this hardly depends on what else runs on the machine; unlike
+    RUSAGE_CHILDREN it also counts processes nobody waits for (a forkserver's children).
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    tree, used = {proc.pid}, {}
+    while proc.poll() is None:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # ended meanwhile
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        grew = True
+        while grew:  # parents before children need not come in order
+            before = len(tree)
+            tree |= {pid for pid, (ppid, _) in stats.items() if ppid in tree}
+            grew = len(tree) > before
+        for pid in tree & stats.keys():
+            used[pid] = max(used.get(pid, 0), stats[pid][1])
+        time.sleep(interval)
+    return sum(used.values()) / ticks
 
 
 def load() -> str:
@@ -69,13 +105,13 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-run-"))
     project = clone(commit, tmp)
     print(f"`python -m analysis run` in a fresh clone of {commit}; {os.cpu_count()} cores")
-    print(f"{'run':<28}{'seconds':>9}  {'load 1/5 min before':>20}  {'after':>9}  status")
+    print(f"{'run':<28}{'wall s':>8}{'CPU s':>8}  {'load 1/5 min before':>20}  {'after':>9}")
     for label in ("first (builds the panel)", "second (panel up to date)"):
         before = load()
-        seconds, output, status = timed_run(project)
-        print(f"{label:<28}{seconds:>9.1f}  {before:>20}  {load():>9}  {status}", flush=True)
+        seconds, cpu, output, status = timed_run(project)
+        print(f"{label:<28}{seconds:>8.1f}{cpu:>8.1f}  {before:>20}  {load():>9}", flush=True)
         if status != 0:
-            print(output[-3000:])
+            print(f"exit status {status}:\n{output[-3000:]}")
             return 1
     dirty = subprocess.run(
         ["git", "-C", str(project), "status", "--porcelain"],
