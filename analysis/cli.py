@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
     from analysis.summary import render_summary
 
-    started = time.monotonic()
+    started = getattr(args, "started", time.monotonic())
     result = _stored_panel(args)
     reused = result is not None
     result = result or _build(args)
@@ -174,7 +174,9 @@ COMMANDS = {"build": cmd_build, "run": cmd_run, "synthesize": cmd_synthesize}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()  # before the parser imports the sub-commands' modules
     args = build_parser().parse_args(argv)
+    args.started = started
     handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         return handler(args)
