@@ -231,6 +231,35 @@ def read_panel(
     return panel
 
 
+def read_current_panel(
+    source: str = "synthetic",
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    baseline_year: int | None = None,
+    out_dir: Path | None = None,
+) -> BuildResult | None:
+    """The stored embedded panel (synthetic, statline) when up to date for these options.
+
+    Up to date: same panel format, boundary and baseline year, and raw sha256 values equal
+    to the raw manifest's. A CBS panel is never reported current here (its sidecar does not
+    pin the cache it was built from), so ``run --source cbs`` rebuilds it.
+    """
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    sidecar = path.with_suffix(".json")
+    if source not in ("synthetic", "statline") or not path.is_file() or not sidecar.is_file():
+        return None
+    if baseline_year is None:
+        baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
+    try:
+        metadata = json.loads(sidecar.read_text())
+    except ValueError:
+        return None  # a damaged sidecar: rebuild
+    if metadata.get("baseline_year") != baseline_year or not _is_current(metadata, source):
+        return None
+    panel = read_panel(source, boundary_year, out_dir)
+    raw, _, _ = load_raw_panel(source)
+    return BuildResult(panel, raw, path, metadata)
+
+
 def _is_current(metadata: dict, source: str) -> bool:
     if metadata.get("panel_format") != PANEL_FORMAT:
         return False

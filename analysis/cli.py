@@ -148,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import ALL_SOURCES
     from analysis.summary import render_summary
 
+    started = getattr(args, "started", time.monotonic())
     if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
         raise ValueError(
             "run does not take --source csv: use `build --source csv`, then "
@@ -161,16 +162,50 @@ def cmd_run(args: argparse.Namespace) -> int:
         report_dir = getattr(args, "report_dir", None) or paths.PROCESSED / "report"
         check_writable(report_dir, replaced=True)  # refuse before building, not after
     sources = ALL_SOURCES if args.source == "all" else (args.source,)
+    built = []
     for source in sources:  # `run` builds every panel the report will read
-        result = _build(argparse.Namespace(**{**vars(args), "source": source}))
+        one = argparse.Namespace(**{**vars(args), "source": source})
+        result = _stored_panel(one)
+        reused = result is not None
+        result = result or _build(one)
         text = render_summary(result.unharmonised, result.panel)
         target = write_bytes_atomic(claim(out_dir) / f"summary_{source}.md", text.encode())
         print(text)
         print(f"summary written to {target}")
+        built.append((result, reused, target))
     report = getattr(args, "after_run", None)
-    if report is not None:
-        return report(args)
-    return 0
+    status = report(args) if report is not None else 0
+    if status == 0:
+        _run_summary(args, built, time.monotonic() - started)
+    return status
+
+
+def _stored_panel(args: argparse.Namespace):
+    """The stored panel when it is up to date (a rebuild would write the same file)."""
+    from analysis.build import read_current_panel
+
+    if args.raw_dir is not None:
+        return None  # the sidecar records the default raw folder's manifest only
+    result = read_current_panel(args.source, args.boundary_year, args.baseline_year, args.out_dir)
+    if result is not None:
+        _step(f"the {args.source} panel is up to date, not rebuilt: {result.path}")
+    return result
+
+
+def _run_summary(args: argparse.Namespace, built: list, seconds: float) -> None:
+    """The last lines of ``run``: what was built, where it is, how long it took."""
+    index = getattr(args, "report_index", None)
+    report = "not written (--no-report)"
+    if index is not None:
+        report = f"{index}"
+    lines = [f"\ndone in {seconds:.0f} s:"]
+    for result, reused, summary in built:
+        label = "SYNTHETIC data" if result.metadata.get("synthetic") else "REAL CBS data"
+        state = "up to date, reused" if reused else "built"
+        lines.append(f"  panel    {result.path} ({label}; {state})")
+        lines.append(f"  summary  {summary}")
+    lines.append(f"  report   {report}")
+    print("\n".join(lines))
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
@@ -186,7 +221,9 @@ COMMANDS = {"build": cmd_build, "run": cmd_run, "synthesize": cmd_synthesize}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()  # before the parser imports the sub-commands' modules
     args = build_parser().parse_args(argv)
+    args.started = started
     handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         return handler(args)

@@ -1,7 +1,8 @@
 """``python -m analysis report``: execute the notebooks and render a browsable HTML report.
 
 Each notebook in ``notebooks/`` is executed with papermill (its ``parameters`` cell
-receives source, boundary year, outcomes and threshold), rendered to HTML with
+receives source, boundary year, outcomes and threshold), several at once on the
+available cores (``analysis.execute``), rendered to HTML with
 nbconvert (figures embedded), and listed on an index page with its title, its one-line
 finding and its first figure. Everything is written to a staging folder first and
 swapped into ``data/processed/report/`` at the end, so a failed run never leaves a
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import html
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,6 +105,7 @@ def build_report(
     out_dir: Path | None = None,
     notebooks: Sequence[Path] | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> Path:
     """Execute the notebooks into ``out_dir`` and write ``index.html``; return its path.
 
@@ -113,12 +117,14 @@ def build_report(
         Default ``data/processed/report``. Replaced as a whole when the run succeeds.
     notebooks : sequence of Path, optional
         Default: every ``notebooks/NN_*.ipynb`` in order.
+    workers : int, optional
+        Notebooks executed at once; default the available cores.
 
     Examples
     --------
     >>> index = build_report(default_parameters("synthetic"))  # doctest: +SKIP
     """
-    import papermill
+    from analysis.execute import execute_notebooks
 
     parameters = parameters or default_parameters()
     out_dir = Path(out_dir or paths.PROCESSED / "report")
@@ -129,19 +135,13 @@ def build_report(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
     try:
-        pages = []
-        for source in notebooks:
-            executed = staging / source.name
-            papermill.execute_notebook(
-                str(source),
-                str(executed),
-                parameters=parameters,
-                kernel_name=KERNEL,
-                cwd=str(source.parent),
-                progress_bar=progress,
-                log_output=False,
-            )
-            pages.append(_render(executed, staging))
+        runs = execute_notebooks(
+            notebooks, staging, parameters, workers=workers, kernel=KERNEL, progress=progress
+        )
+        with contextlib.closing(runs):  # on an error, wait for running notebooks first
+            # render each notebook as it finishes, while the others still run
+            rendered = {source: _render(executed, staging) for source, executed in runs}
+        pages = [rendered[Path(source)] for source in notebooks]
         (staging / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
         (staging / "pages.json").write_text(_pages_json(pages, parameters), encoding="utf-8")
         _mark(staging)
@@ -378,26 +378,39 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.build import read_panel
+    from analysis.execute import NotebookFailed
+
     sources = _sources(args.source)
     check_writable(getattr(args, "report_dir", None) or paths.PROCESSED / "report", replaced=True)
-    if len(sources) > 1 or not getattr(args, "outcomes", None):
-        print(f"executing the notebooks on {', '.join(sources)} ...", flush=True)
-        index = build_full_report(
-            sources, out_dir=getattr(args, "report_dir", None),
-            boundary_year=args.boundary_year,
-            threshold=getattr(args, "threshold", schema.LARGE_THRESHOLD), progress=True,
-        )
-        print(f"report index: {index}")
-        return 0
-    parameters = default_parameters(
-        args.source,
-        args.boundary_year,
-        args.outcomes,
-        getattr(args, "threshold", schema.LARGE_THRESHOLD),
-    )
-    print(f"executing the notebooks with {json.dumps(parameters)} ...", flush=True)
-    index = build_report(parameters, out_dir=getattr(args, "report_dir", None), progress=True)
+    # Build each panel here if it is missing or stale (a no-op when it is up to date), so
+    # the notebooks running side by side do not each build it.
+    for source in sources:
+        read_panel(source, args.boundary_year)
+    try:
+        if len(sources) > 1 or not getattr(args, "outcomes", None):
+            print(f"executing the notebooks on {', '.join(sources)} ...", flush=True)
+            index = build_full_report(
+                sources, out_dir=getattr(args, "report_dir", None),
+                boundary_year=args.boundary_year,
+                threshold=getattr(args, "threshold", schema.LARGE_THRESHOLD), progress=True,
+            )
+        else:
+            parameters = default_parameters(
+                args.source,
+                args.boundary_year,
+                args.outcomes,
+                getattr(args, "threshold", schema.LARGE_THRESHOLD),
+            )
+            print(f"executing the notebooks with {json.dumps(parameters)} ...", flush=True)
+            index = build_report(
+                parameters, out_dir=getattr(args, "report_dir", None), progress=True
+            )
+    except NotebookFailed as exc:
+        print(f"error: {exc}; no report was written", file=sys.stderr)
+        return 2
     print(f"report index: {index}")
+    args.report_index = index  # for the closing summary of ``run``
     return 0
 
 

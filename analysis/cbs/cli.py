@@ -109,7 +109,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             _summary(results, raw_dir)
             return _fail(_first_line(exc))  # every later table would fail the same way
         except (CBSHTTPError, CBSFormatError, OSError) as exc:
-            failures.append(f"{query.table}: {_first_line(exc)}")
+            line = _first_line(exc)  # most messages name the table already
+            failures.append(line if line.startswith(query.table) else f"{query.table}: {line}")
     _summary(results, raw_dir)
     for line in failures:
         print(f"error: {line}", file=sys.stderr)

@@ -7,13 +7,20 @@ many rows that filter matches (``.../$count``, where it answers), and follows
 ``odata.nextLink`` (v3) or ``@odata.nextLink`` (v4) until the last page. The row total is
 checked against the service's count. Everything is written to a staging directory that
 replaces the cached fetch only when complete.
+
+Pagination always ends. A fetch stops with a one-line :class:`PaginationError` naming the
+table and the page when a nextLink points to a page already fetched (a page linking to
+itself, or a cycle), when a page has no rows but links on, when the rows exceed the
+service's ``$count``, or, where the service gives no count, when they pass
+:data:`MAX_ROWS_WITHOUT_COUNT` or the pages pass :data:`MAX_PAGES`. A fetch that fails,
+is interrupted (Ctrl-C) or terminated (SIGTERM) removes its staging folder; one that was
+killed outright leaves it, and the next fetch removes it (``analysis.cbs.staging``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,12 +40,22 @@ from analysis.cbs.cache import (
     write_manifest,
 )
 from analysis.cbs.http import CBSHTTPError, RetryPolicy, base_url, get
+from analysis.cbs.staging import FetchStaging, sigterm_as_exit, sweep_orphans
 from analysis.cbs.v4files import CBSFormatError, parse_period
 from analysis.io import replace_directory, sha256_bytes, write_bytes_atomic
 from analysis.ownership import check_writable, claim
 
 DEFAULT_RAW_DIR = Path("data/raw/cbs")
 USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolkit)"
+# Caps for a collection whose size the service does not report ($count). The largest
+# catalogue table, 03759ned by single year of age, has about 0.9M rows for 2010-2026 in
+# pages of at most 10,000 rows; these are ten times and more what a real table needs.
+MAX_ROWS_WITHOUT_COUNT = 10_000_000
+MAX_PAGES = 100_000
+
+
+class PaginationError(CBSFormatError):
+    """The service's nextLinks do not end: a cycle, an empty page, too many rows."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,7 @@ def fetch_table(
     api_base = base_url(query.api, base)
     target = Path(raw_dir) / query.table / query.key(api_base)
     problems: list[str] = []
+    sweep_orphans(Path(raw_dir), report)  # what fetches killed earlier left behind
     if not refresh:
         cached = read_manifest(target)
         if cached is not None:
@@ -143,15 +161,11 @@ def fetch_table(
                 report(f"cache problem, refetching {query.table}: {line}")
     _check_ours(raw_dir, target)
     session = session or _session()
-    staging = target.with_name(f"{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted fetch
-    try:
-        run = _Run(query, api_base, staging, session, policy or RetryPolicy(), progress)
+    with sigterm_as_exit(), FetchStaging(target) as staging:
+        run = _Run(query, api_base, staging.path, session, policy or RetryPolicy(), progress)
         manifest = run.fetch()
-        write_manifest(staging, manifest)
-        replace_directory(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_manifest(staging.path, manifest)
+        staging.commit(lambda path: replace_directory(path, target))
     return FetchResult(query.table, target, manifest, from_cache=False, problems=problems)
 
 
@@ -371,12 +385,14 @@ class _Run:
         """Follow nextLinks from ``url``; store page k as ``<prefix>-page-<k>.json``
         (a one-page code list as ``<prefix>.json``). Returns the row count, or the rows."""
         collected, count, page = [], 0, 0
+        seen = {url: 1}  # every URL requested, with its page number
         bar = tqdm(
             total=total,
             unit="rows",
             desc=f"{self.q.table} {prefix}",
             leave=False,
-            disable=not self.progress or rows,
+            # a bar only on a terminal: in a log it would be hundreds of lines
+            disable=not self.progress or rows or not sys.stderr.isatty(),
             file=sys.stderr,
         )
         with bar:
@@ -389,13 +405,39 @@ class _Run:
                 name = f"{prefix}-page-{page}.json"
                 if rows and page == 1 and not link:
                     name = f"{prefix}.json"
-                self._keep(name, resp.url, resp.body, len(payload["value"]))
-                count += len(payload["value"])
-                bar.update(len(payload["value"]))
+                page_rows = len(payload["value"])
+                self._keep(name, resp.url, resp.body, page_rows)
+                count += page_rows
+                bar.update(page_rows)
                 if rows:
                     collected.extend(payload["value"])
                 next_url = urljoin(resp.url, link) if link else None
+                if next_url:
+                    self._check_page(prefix, page, page_rows, count, total, seen, next_url)
+                    seen[next_url] = page + 1
         return collected if rows else count
+
+    def _check_page(self, prefix, page, page_rows, count, total, seen, next_url) -> None:
+        """Stop a pagination that would not end (see the module docstring)."""
+        where = f"{self.q.table}: {prefix} page {page}"
+        if next_url in seen:
+            raise PaginationError(
+                f"{where} links back to page {seen[next_url]} ({next_url}); "
+                "the service's pages form a loop, stopped"
+            )
+        if page_rows == 0:
+            raise PaginationError(f"{where} has no rows but links on to {next_url}; stopped")
+        if total is not None and count > total:
+            raise PaginationError(
+                f"{where} brings the rows to {count}, the service's count is {total}, "
+                f"yet it links on to {next_url}; stopped"
+            )
+        if total is None and (count >= MAX_ROWS_WITHOUT_COUNT or page >= MAX_PAGES):
+            raise PaginationError(
+                f"{where}: {count} rows in {page} pages and still linking on, with no count "
+                f"from the service; stopped at the cap of {MAX_ROWS_WITHOUT_COUNT} rows or "
+                f"{MAX_PAGES} pages"
+            )
 
     def _keep(self, name: str, url: str, body: bytes, rows: int | None) -> None:
         write_bytes_atomic(self.staging / name, body)
