@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ SOURCES = ("synthetic", "cbs", "statline")
 SOURCE_BASELINE_YEAR = {"statline": 2015}
 DEFAULT_BOUNDARY_YEAR = 2023
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
-PANEL_FORMAT = 2
+PANEL_FORMAT = 3
 
 
 class RawDataError(ValueError):
@@ -133,9 +134,15 @@ def build_panel(
             denominators=denominators,
         )
     roles = {**source_text_roles(raw), **manifest.get("roles", {})}
-    panel = harmonise_to_boundaries(
-        raw, boundary_year, history, baseline_year=baseline_year, roles=roles
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = harmonise_to_boundaries(
+            raw, boundary_year, history, baseline_year=baseline_year, roles=roles
+        )
+    for warning in caught:  # shown to the caller as usual, and kept in the sidecar
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)
     panel.attrs.update(
@@ -147,6 +154,7 @@ def build_panel(
         baseline_year=baseline_year,
     )
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
+    metadata["build_warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
 
@@ -222,12 +230,19 @@ def read_panel(
                 f"{path} is missing or older than its input: run `python -m analysis build "
                 f"--source csv --input FILE --boundary-year {boundary_year}` first"
             )
-        return build_panel(source, boundary_year=boundary_year, out_dir=out_dir).panel
+        # A notebook's output must not depend on whether this call built the panel: the
+        # build's warnings go to the sidecar (``attrs["build_warnings"]``), not to stderr,
+        # and the panel is read back from disk exactly as a later call reads it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build_panel(source, boundary_year=boundary_year, out_dir=out_dir)
+        metadata = json.loads(sidecar.read_text())
     panel = pd.read_parquet(path)
     panel.attrs.update(
         {k: metadata[k] for k in ("source", "synthetic", "label", "boundary_year", "baseline_year")}
     )
     panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
+    panel.attrs["build_warnings"] = metadata.get("build_warnings", [])
     return panel
 
 
