@@ -15,7 +15,9 @@ from analysis import paths, schema
 from analysis.io import sha256_file, write_atomic, write_bytes_atomic
 from analysis.sources import read_json_object, read_v4_directory
 
-SOURCES = ("synthetic", "cbs")
+SOURCES = ("synthetic", "cbs", "statline")
+# The StatLine bundle has no population before 2015: its size classes are fixed in 2015.
+SOURCE_BASELINE_YEAR = {"statline": 2015}
 DEFAULT_BOUNDARY_YEAR = 2023
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
 PANEL_FORMAT = 2
@@ -77,6 +79,10 @@ def load_raw_panel(source: str, raw_dir: Path | None = None):
 
         raw_dir = raw_dir or paths.CBS_RAW
         return build_cbs_panel(raw_dir)
+    if source == "statline":
+        from analysis.statline.panel import build_statline_panel  # vendored real CBS tables
+
+        return build_statline_panel(raw_dir or paths.STATLINE_RAW)
     raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
 
 
@@ -85,19 +91,21 @@ def build_panel(
     *,
     raw_dir: Path | None = None,
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
-    baseline_year: int = schema.BASELINE_YEAR,
+    baseline_year: int | None = None,
     out_dir: Path | None = None,
 ) -> BuildResult:
     """Build the harmonised panel from raw files and write it to ``data/processed``.
 
     Parameters
     ----------
-    source : {"synthetic", "cbs"}
-        The embedded synthetic default, or CBS tables cached by ``python -m analysis fetch``.
+    source : {"synthetic", "cbs", "statline"}
+        The embedded synthetic default, CBS tables cached by ``python -m analysis fetch``,
+        or the real CBS StatLine tables vendored in ``data/raw/statline``.
     boundary_year : int
         Every year is mapped onto the municipal boundaries of 1 January of this year.
-    baseline_year : int
-        Size classes and the treatment intensity are fixed in this year.
+    baseline_year : int, optional
+        Size classes and the treatment intensity are fixed in this year; default 2014,
+        and 2015 for ``statline`` (its first year with a population figure).
 
     Examples
     --------
@@ -107,10 +115,20 @@ def build_panel(
     """
     from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
+    if baseline_year is None:
+        baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
     raw, history, manifest = load_raw_panel(source, raw_dir)
     _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
+    # each source provides part of the vocabulary (synthetic: no youth population 0-22)
+    counts = [c for c in schema.COUNTS if c in raw]
+    denominators = [d for d in schema.DENOMINATORS if d in raw]
     for year, frame in raw.groupby(schema.YEAR):
-        validate_panel(frame, known_codes=history.municipalities_on(int(year)))
+        validate_panel(
+            frame,
+            known_codes=history.municipalities_on(int(year)),
+            counts=counts,
+            denominators=denominators,
+        )
     panel = harmonise_to_boundaries(raw, boundary_year, history, baseline_year=baseline_year)
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)
@@ -189,9 +207,12 @@ def read_panel(
 def _is_current(metadata: dict, source: str) -> bool:
     if metadata.get("panel_format") != PANEL_FORMAT:
         return False
-    if source != "synthetic":
+    if source == "cbs":
         return True  # CBS raw files are checked against their manifests when built
-    manifest_path = paths.SYNTHETIC_RAW / "manifest.json"
+    raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
+    if raw is None:
+        return False
+    manifest_path = raw / "manifest.json"
     if not manifest_path.is_file():
         return False
     manifest = read_json_object(manifest_path)
@@ -221,4 +242,6 @@ def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dic
         "tables": manifest.get("tables", {}),
         "seams": manifest.get("seams", []),
         "columns_left_out": manifest.get("columns_left_out", []),
+        # StatLine source only: population routes, regions left out, figures not placed
+        **({"statline": manifest["statline"]} if "statline" in manifest else {}),
     }

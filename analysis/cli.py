@@ -32,9 +32,10 @@ def _step(message: str) -> None:
 def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs"],
+        choices=["synthetic", "cbs", "statline"],
         default="synthetic",
-        help="synthetic default (no internet needed) or CBS data from `fetch`",
+        help="synthetic default (no internet needed), CBS data from `fetch`, or the real "
+        "CBS StatLine tables vendored in data/raw/statline",
     )
     parser.add_argument(
         "--boundary-year",
@@ -45,8 +46,9 @@ def _add_panel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline-year",
         type=int,
-        default=schema.BASELINE_YEAR,
-        help="year that fixes size classes and treatment intensity",
+        default=None,
+        help=f"year that fixes size classes and treatment intensity (default "
+        f"{schema.BASELINE_YEAR}; 2015 for statline, its first year with population)",
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
@@ -111,6 +113,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"{meta['units_combining_several_codes']} units combine several codes; "
         f"{meta['rows_incomplete']} incomplete rows. {meta['label']}"
     )
+    if "statline" in meta:  # what the real tables could not place, never guessed
+        extra = meta["statline"]
+        print(
+            f"left out: {extra['n_regional_aggregates_left_out']} regional aggregates (not "
+            f"municipalities) and {len(extra['figures_outside_lifetime_left_out'])} figure(s) "
+            f"for a municipality outside its lifetime; see {result.path.with_suffix('.json')}"
+        )
     return 0
 
 

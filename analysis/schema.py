@@ -40,7 +40,11 @@ SIGNED_TOTALS = (BUDGET_CHANGE,)
 POPULATION = "population"  # inhabitants on 1 January
 POPULATION_0_17 = "population_0_17"
 POPULATION_18_64 = "population_18_64"
-DENOMINATORS = (POPULATION, POPULATION_0_17, POPULATION_18_64)
+# Real StatLine panel (analysis.statline): young people aged 0-22, the reference of CBS's
+# youth care percentage, and inhabitants aged 15+ of the bijstand tables.
+YOUTH_POPULATION = "youth_population"
+POPULATION_15PLUS = "population_15plus"
+DENOMINATORS = (POPULATION, POPULATION_0_17, POPULATION_18_64, YOUTH_POPULATION, POPULATION_15PLUS)
 
 STATUS_SUFFIX = "_status"  # e.g. "bijstand_recipients_status": why a count is missing
 
@@ -92,9 +96,45 @@ OUTCOMES: dict[str, Outcome] = {
             "Social-domain spending",
             "euro per inhabitant",
         ),
+        # real StatLine panel (analysis.statline)
+        Outcome(
+            "youth_care_per_1000_0_22",
+            "youth_care_users",
+            YOUTH_POPULATION,
+            1000.0,
+            "Young people with youth care (Jeugdwet)",
+            "per 1,000 young people aged 0-22",
+        ),
+        Outcome(
+            "bijstand_per_1000_15plus",
+            "bijstand_recipients",
+            POPULATION_15PLUS,
+            1000.0,
+            "Welfare (bijstand) recipients",
+            "per 1,000 inhabitants aged 15+",
+        ),
+        Outcome(
+            "youth_care_cost_per_inhabitant",
+            "youth_care_cost",
+            POPULATION,
+            1000.0,  # x 1,000 euro -> euro per inhabitant
+            "Youth care costs (realised)",
+            "euro per inhabitant",
+        ),
+        Outcome(
+            "wmo_spending_per_inhabitant",
+            "wmo_spending",
+            POPULATION,
+            1000.0,  # x 1,000 euro -> euro per inhabitant
+            "Wmo spending (realised)",
+            "euro per inhabitant",
+        ),
     )
 }
-COUNTS = tuple(o.numerator for o in OUTCOMES.values())
+# Counts without a rate outcome in the panel: old-law youth care and AWBZ indications
+# (2011-2014) have no population beside them; they are summed across mergers like counts.
+EXTRA_COUNTS = ("youth_care_users_pre2015", "awbz_youth_indications")
+COUNTS = tuple(dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS]))
 
 # CBS special values ("speciale tekens") and the v4 ValueAttribute codes. None may
 # ever become 0: the value becomes missing and the code is kept in a status column.

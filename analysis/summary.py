@@ -45,7 +45,7 @@ def outcomes_before_after(
     )
     rows = []
     for outcome in schema.OUTCOMES.values():
-        if outcome.numerator not in panel:
+        if outcome.numerator not in panel or outcome.denominator not in panel:
             continue
         frame = panel[[outcome.numerator, outcome.denominator]].dropna()
         grouped = frame.groupby([panel[schema.SIZE_CLASS], period], observed=False).sum()

@@ -18,10 +18,10 @@ from analysis import schema
 from analysis.boundaries import load_boundary_history
 from analysis.build import build_panel, read_panel, verify_manifest
 from analysis.cli import main
-from analysis.synthetic import DEFAULT_SEED, simulate_panel, write_synthetic_raw
+from analysis.synthetic import DEFAULT_OUTCOMES, DEFAULT_SEED, simulate_panel, write_synthetic_raw
 
 COMMITTED_RAW = ROOT / "data" / "raw" / "synthetic"
-COUNTS = [schema.OUTCOMES[o].numerator for o in schema.OUTCOMES] + [
+COUNTS = [schema.OUTCOMES[o].numerator for o in DEFAULT_OUTCOMES] + [
     schema.POPULATION,
     schema.POPULATION_0_17,
     schema.POPULATION_18_64,

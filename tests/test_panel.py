@@ -93,6 +93,13 @@ def example_panel() -> pd.DataFrame:
                     "population": pop,
                     "population_0_17": round(pop * 0.2),
                     "population_18_64": round(pop * 0.6),
+                    # the real StatLine panel's vocabulary (analysis.statline)
+                    "youth_care_users_pre2015": 15.0 * k,
+                    "awbz_youth_indications": 10.0 * k,
+                    "youth_care_cost": 400.0 * k,
+                    "wmo_spending": 300.0 * k,
+                    "youth_population": round(pop * 0.25),
+                    "population_15plus": round(pop * 0.8),
                 }
             )
     return pd.DataFrame(rows)
