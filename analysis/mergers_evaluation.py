@@ -83,7 +83,8 @@ def unit_cohorts(
     """
     m = merger_cohorts(history, boundary_year, populations, first_year=MERGERS_SINCE)
     minor = (m["kind"] == "absorbed") & (m["size_jump"] < min_size_jump)
-    m["role"] = np.where(m[COHORT] == 0, "never merged", np.where(minor, "took in a part", "merged"))
+    role = np.where(minor, "took in a part", "merged")
+    m["role"] = np.where(m[COHORT] == 0, "never merged", role)
     return m
 
 

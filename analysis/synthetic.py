@@ -21,7 +21,8 @@ Data-generating process, per 2023 unit ``i``, year ``t`` and rate outcome ``y``:
 definitional break in 2015, spending jumps in 2015 as budgets moved to municipalities),
 ``d_i`` is the budget change per inhabitant (the continuous intensity), size classes are
 fixed at 2014 population. The merger term is off by default (``simulate_panel``'s
-``merger_effect``; it draws no random numbers, so the default data are unchanged). Counts are ``round(y * denominator / per)`` and the panel's rates
+``merger_effect``; it draws no random numbers, so the default data are unchanged).
+Counts are ``round(y * denominator / per)`` and the panel's rates
 are recomputed from those counts. The true effect of every unit-year is in the column
 ``true_effect__<outcome>``, so the estimand of any linear design is the same design run on
 that column.

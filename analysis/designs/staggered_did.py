@@ -290,7 +290,7 @@ def _wald(res: EstimationResult, terms: list[str]) -> dict[str, Any]:
         # cohorts whose placebo cells share the same comparison units and base periods)
         return {"terms": terms, "statistic": np.nan, "df": (len(terms), np.inf),
                 "p_value": np.nan, "chi2": np.nan, "p_value_chi2": np.nan,
-                "note": "singular covariance of the pre-treatment cells: no Wald pre-test"}  # fmt: skip
+                "note": "singular covariance of the pre-treatment cells: no pre-test"}  # fmt: skip
     p = float(stats.chi2.sf(chi2, len(terms)))
     return {"terms": terms, "statistic": chi2 / len(terms), "df": (len(terms), np.inf),
             "p_value": p, "chi2": chi2, "p_value_chi2": p}  # fmt: skip
