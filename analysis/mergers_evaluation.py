@@ -43,6 +43,10 @@ DEFAULT_OUTCOMES = (
     "wmo_per_1000",
 )  # fmt: skip
 CONTROL_GROUPS = ("not_yet_treated", "never_treated")
+# Event times shown and pre-tested. Far leads and lags rest on one or two cohorts, often a
+# single municipality, whose influence-function errors miss its own noise (a one-unit
+# cohort's treated part of the influence function is 0), so they are left out.
+EVENT_WINDOW = (-4, 4)
 COHORT = "cohort"
 
 
@@ -174,7 +178,8 @@ def _one_outcome(data: pd.DataFrame, outcome: str, control_groups, bootstrap: in
     for control in control_groups:
         cs = staggered_did(data, outcome, cohort=COHORT, control_group=control,
                            bootstrap=bootstrap, seed=seed)  # fmt: skip
-        dynamic, simple = cs.aggregate("dynamic"), cs.aggregate("simple")
+        dynamic = cs.aggregate("dynamic", min_e=EVENT_WINDOW[0], max_e=EVENT_WINDOW[1])
+        simple = cs.aggregate("simple")
         fits[(outcome, f"cs_{control}")] = cs
         pre = dynamic.extra.get("pretrend_test", {})
         label = f"Callaway-Sant'Anna, {control.replace('_', '-')} control"
@@ -204,7 +209,10 @@ def _cs_truth(data, outcome, control) -> tuple[float, pd.Series] | None:
     overall = _linear_truth(lambda d, y: simple(d, y).aggregate("simple"), data, outcome, {})
     if overall is None:
         return None
-    dynamic = _linear_truth(lambda d, y: simple(d, y).aggregate("dynamic"), data, outcome, {})
+    low, high = EVENT_WINDOW
+    dynamic = _linear_truth(
+        lambda d, y: simple(d, y).aggregate("dynamic", min_e=low, max_e=high), data, outcome, {}
+    )
     return float(overall["overall"]), dynamic
 
 
@@ -213,7 +221,7 @@ def _row(row: pd.Series) -> dict:
 
 
 def _events(table: pd.DataFrame, outcome: str, label: str, truth: pd.Series | None):
-    rows = table[table["term"] != "overall"].copy()
+    rows = table[(table["term"] != "overall") & table["event_time"].between(*EVENT_WINDOW)]
     out = pd.DataFrame({"outcome": outcome, "estimator": label,
                         "event_time": rows["event_time"].astype(int).to_numpy()})  # fmt: skip
     for column in ("estimate", "ci_low", "ci_high", "cband_low", "cband_high"):
@@ -238,8 +246,9 @@ def evaluate_mergers(
     figure), the units entering (merged with at least one pre-merger year in the window,
     or never merged, with a figure in every year), Callaway-Sant'Anna for each control
     group (headline: the ``simple`` aggregation, the share-weighted mean of all
-    post-merger cells; event study: the ``dynamic`` aggregation, whose pre-merger event
-    times give the joint pre-trend test) and the imputation estimator. On a synthetic
+    post-merger cells; event study: the ``dynamic`` aggregation over
+    :data:`EVENT_WINDOW`, whose pre-merger event times give the joint pre-trend test)
+    and the imputation estimator. On a synthetic
     panel with ``true_effect__<outcome>`` columns the estimand is shown as ``truth``.
 
     Identifying assumption: the timing of a merger is unrelated to the outcome's path
@@ -295,3 +304,62 @@ def evaluate_mergers(
         summary=pd.DataFrame(summary), event_study=pd.concat(events, ignore_index=True),
         entry=pd.concat(entries, ignore_index=True), windows=windows, results=results,
     )  # fmt: skip
+
+
+def merger_panel(
+    source: str,
+    boundary_year: int = 2023,
+    merger_effect: dict[str, float] | None = None,
+    seed: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The panel and unit cohorts notebook 08 estimates on.
+
+    Real sources: the harmonised panel (:func:`analysis.build.read_panel`) and the
+    cohorts from its boundary history, with size jumps from the unharmonised populations.
+    ``"synthetic"``: the default data have no merger effect, so the panel is drawn in
+    memory by :func:`analysis.simulate_panel` with ``merger_effect`` planted (the truth is
+    in ``panel.attrs["merger_truth"]``), on the written default's 2023 boundaries.
+    """
+    from analysis.build import load_raw_panel, read_panel
+    from analysis.synthetic import BOUNDARY_YEAR, simulate_panel
+
+    raw, history, _ = load_raw_panel(source)
+    if source == "synthetic":
+        if boundary_year != BOUNDARY_YEAR:
+            raise ValueError(f"the synthetic generator draws on {BOUNDARY_YEAR} boundaries only")
+        sim = simulate_panel(seed, merger_effect=merger_effect or {})
+        panel = sim.panel
+        panel.attrs["merger_truth"] = sim.truth.get("merger", {})
+    else:
+        panel = read_panel(source, boundary_year)
+    populations = raw[[schema.MUNICIPALITY, schema.YEAR, schema.POPULATION]]
+    return panel, unit_cohorts(history, boundary_year, populations)
+
+
+def plot_event_studies(evaluation: MergerEvaluation, panel: pd.DataFrame):
+    """One panel per outcome: CS event studies (both controls) and the imputation
+    estimates with 95% intervals, the truth as crosses on a synthetic panel."""
+    import matplotlib.pyplot as plt
+
+    from analysis.style import finish
+
+    outcomes = list(evaluation.windows)
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 3.8), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        rows = evaluation.event_study[evaluation.event_study["outcome"] == outcome]
+        groups = rows.groupby("estimator", sort=False)
+        for k, (label, part) in enumerate(groups):
+            x = part["event_time"] + 0.2 * (k - (len(groups) - 1) / 2)  # side by side
+            err = [part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]]
+            ax.errorbar(x, part["estimate"], yerr=err, fmt="o", ms=3, capsize=2, label=label)
+        if "truth" in rows:
+            truth = rows.drop_duplicates("event_time").dropna(subset=["truth"])
+            ax.plot(truth["event_time"], truth["truth"], "x", color="black", label="truth")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
+        spec = schema.OUTCOMES[outcome]
+        ax.set_title(spec.label, fontsize="small")
+        ax.set_xlabel("years since the merger")
+        ax.set_ylabel(spec.unit, fontsize="x-small")
+    axes[0][0].legend(fontsize="x-small")
+    return finish(fig, panel, "Effect of a merger by years since it (95% CI)")
