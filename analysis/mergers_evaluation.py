@@ -38,9 +38,10 @@ MERGERS_SINCE = 2010
 MIN_SIZE_JUMP = 1.1
 # An outcome's window starts in the first year in which this share of units has a figure.
 MIN_COVERAGE = 0.75
+# youth care use, its cost (real: youth care costs; synthetic: social-domain spending), Wmo use
 DEFAULT_OUTCOMES = (
     "youth_care_per_1000", "youth_care_per_1000_0_22", "youth_care_cost_per_inhabitant",
-    "wmo_per_1000",
+    "spending_per_inhabitant", "wmo_per_1000",
 )  # fmt: skip
 CONTROL_GROUPS = ("not_yet_treated", "never_treated")
 # Event times shown and pre-tested. Far leads and lags rest on one or two cohorts, often a
@@ -361,5 +362,63 @@ def plot_event_studies(evaluation: MergerEvaluation, panel: pd.DataFrame):
         ax.set_title(spec.label, fontsize="small")
         ax.set_xlabel("years since the merger")
         ax.set_ylabel(spec.unit, fontsize="x-small")
-    axes[0][0].legend(fontsize="x-small")
-    return finish(fig, panel, "Effect of a merger by years since it (95% CI)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig = finish(fig, panel, "Effect of a merger by years since it (95% CI)")
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize="x-small", frameon=False)
+    fig.subplots_adjust(bottom=0.27)  # room for the legend under the panels
+    return fig
+
+
+def cohort_overview(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Units per merger cohort and role, with the median size jump (after / before)."""
+    merged = cohorts[cohorts[COHORT] > 0]
+    return (
+        merged.groupby([COHORT, "role"])
+        .agg(units=("code", "size"), median_size_jump=("size_jump", "median"))
+        .reset_index()
+    )
+
+
+def entry_overview(evaluation: MergerEvaluation) -> pd.DataFrame:
+    """Per outcome: the window, the cohorts that enter, and the units used."""
+    rows = []
+    for outcome, entry in evaluation.entry.groupby("outcome", sort=False):
+        enters = entry[entry["status"].str.startswith("enters") & (entry["used"] > 0)]
+        early = entry[entry["status"].str.startswith("merged in or before")]
+        control = entry[entry["role"] == "never merged"]
+        window = evaluation.windows.get(outcome)
+        rows.append({
+            "outcome": outcome,
+            "window": f"{window[0]}-{window[1]}" if window else "not estimated",
+            "cohorts entering": ", ".join(str(c) for c in enters["cohort"]) or "none",
+            "merged units used": int(enters["used"].sum()),
+            "never-merged units used": int(control["used"].sum()),
+            "cohorts without a pre-period": ", ".join(str(c) for c in early["cohort"]) or "none",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def summary_table(evaluation: MergerEvaluation, panel: pd.DataFrame) -> pd.DataFrame:
+    """The overall effects; on a synthetic panel with the planted effect beside the truth."""
+    table = evaluation.summary.copy()
+    planted = panel.attrs.get("merger_truth", {}).get("effect")
+    if planted is not None:
+        table.insert(table.columns.get_loc("truth"), "planted", table["outcome"].map(planted))
+        table["planted"] = table["planted"].fillna(0.0)
+    columns = ["outcome", "estimator", "window", "n_merged", "n_units", "estimate", "std_error",
+               "ci_low", "ci_high", "pretrend_p", "planted", "truth"]  # fmt: skip
+    return table[[c for c in columns if c in table]]
+
+
+def finding_text(evaluation: MergerEvaluation) -> str:
+    """One line per notebook: the CS (not-yet-merged) effect per outcome and its pre-test."""
+    rows = evaluation.summary[evaluation.summary["estimator"].str.contains("not-yet")]
+    parts = []
+    for _, r in rows.iterrows():
+        unit = schema.OUTCOMES[r["outcome"]].unit
+        pre = "" if np.isnan(r["pretrend_p"]) else f", pre-trend p = {r['pretrend_p']:.2f}"
+        parts.append(
+            f"{r['outcome']}: {r['estimate']:+.3g} {unit} (95% CI {r['ci_low']:.3g} to "
+            f"{r['ci_high']:.3g}; {int(r['n_merged'])} merged units{pre})"
+        )
+    return "Effect of a merger (Callaway-Sant'Anna, not-yet-merged control): " + "; ".join(parts)

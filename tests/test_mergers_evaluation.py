@@ -102,7 +102,8 @@ def test_window_and_design_data_keep_cohorts_with_a_pre_period(cohorts):
 
 def test_merger_outcomes_defaults_and_unknown():
     panel = simulate_panel(seed=2).panel
-    assert merger_outcomes(panel) == ["youth_care_per_1000", "wmo_per_1000"]
+    assert merger_outcomes(panel) == [
+        "youth_care_per_1000", "spending_per_inhabitant", "wmo_per_1000"]  # fmt: skip
     with pytest.raises(ValueError, match="not_an_outcome"):
         merger_outcomes(panel, ["not_an_outcome"])
 
