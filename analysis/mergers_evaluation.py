@@ -27,7 +27,7 @@ import pandas as pd
 from analysis import schema
 from analysis.boundaries import BoundaryHistory
 from analysis.designs.imputation import imputation_did
-from analysis.designs.staggered_did import staggered_did
+from analysis.designs.staggered_did import _wald, staggered_did
 from analysis.merger_cohorts import merger_cohorts
 from analysis.truth import TRUE_PREFIX
 
@@ -116,7 +116,9 @@ def merger_outcomes(panel: pd.DataFrame, outcomes: Sequence[str] | None = None) 
     return [o for o in wanted if o in panel and panel[o].notna().any()]
 
 
-def _entry(cohorts: pd.DataFrame, outcome: str, window: tuple[int, int], used: set) -> pd.DataFrame:
+def _entry(
+    cohorts: pd.DataFrame, outcome: str, window: tuple[int, int], used: set, anticipation: int = 0
+) -> pd.DataFrame:
     """Per cohort: how many units, how many enter the estimation and why the others not."""
     first, last = window
     rows = []
@@ -126,8 +128,8 @@ def _entry(cohorts: pd.DataFrame, outcome: str, window: tuple[int, int], used: s
             why = f"took in part of a neighbour (size jump < {MIN_SIZE_JUMP:g}): left out"
         elif cohort == 0:
             why = "control (never merged)"
-        elif cohort <= first:
-            why = f"merged in or before {first}, the outcome's first year: no pre-period"
+        elif cohort <= first + anticipation:
+            why = f"merged in or before {first + anticipation}: no pre-period in the window"
         elif cohort > last:
             why = f"merged after {last}: not yet merged in the window"
         else:
@@ -140,13 +142,17 @@ def _entry(cohorts: pd.DataFrame, outcome: str, window: tuple[int, int], used: s
 
 
 def design_data(
-    panel: pd.DataFrame, cohorts: pd.DataFrame, outcome: str, window: tuple[int, int]
+    panel: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    outcome: str,
+    window: tuple[int, int],
+    anticipation: int = 0,
 ) -> pd.DataFrame:
     """The balanced panel one outcome is estimated on: the window's years, units with a
     figure in every one of them, merged units with a pre-period and never-merged units."""
     first, last = window
-    keep = cohorts[(cohorts["role"] != "took in a part")
-                   & ((cohorts[COHORT] == 0) | (cohorts[COHORT] > first))]  # fmt: skip
+    with_pre = (cohorts[COHORT] == 0) | (cohorts[COHORT] > first + anticipation)
+    keep = cohorts[(cohorts["role"] != "took in a part") & with_pre]
     cohort = keep.set_index("code")[COHORT]
     data = panel[panel[schema.YEAR].between(first, last)
                  & panel[schema.MUNICIPALITY].isin(cohort.index)].copy()  # fmt: skip
@@ -171,30 +177,35 @@ def _linear_truth(design, data: pd.DataFrame, outcome: str, options: dict) -> pd
     return with_effect - without
 
 
-def _one_outcome(data: pd.DataFrame, outcome: str, control_groups, bootstrap: int, seed: int):
+def _one_outcome(data, outcome: str, control_groups, bootstrap: int, seed: int, anticipation: int):
     """Fits of one outcome: CS per control group (dynamic and simple) and the imputation."""
     fits, summary, events = {}, [], []
     base = {"outcome": outcome, "n_units": data[schema.MUNICIPALITY].nunique(),
             "n_merged": data.loc[data[COHORT] > 0, schema.MUNICIPALITY].nunique()}  # fmt: skip
     for control in control_groups:
         cs = staggered_did(data, outcome, cohort=COHORT, control_group=control,
-                           bootstrap=bootstrap, seed=seed)  # fmt: skip
+                           anticipation=anticipation, bootstrap=bootstrap, seed=seed)  # fmt: skip
         dynamic = cs.aggregate("dynamic", min_e=EVENT_WINDOW[0], max_e=EVENT_WINDOW[1])
         simple = cs.aggregate("simple")
         fits[(outcome, f"cs_{control}")] = cs
-        pre = dynamic.extra.get("pretrend_test", {})
+        pre = _pretest(dynamic, anticipation)
         label = f"Callaway-Sant'Anna, {control.replace('_', '-')} control"
         summary.append({**base, "estimator": label, **_row(simple.table.iloc[0]),
                         "pretrend_p": pre.get("p_value", np.nan),
                         "pretrend_df": len(pre.get("terms", []))})  # fmt: skip
-        truth = _cs_truth(data, outcome, control)
+        truth = _cs_truth(data, outcome, control, anticipation)
         if truth is not None:
             summary[-1]["truth"] = truth[0]
         events.append(_events(dynamic.table, outcome, label, truth[1] if truth else None))
-    imp = imputation_did(data, outcome, cohort=COHORT)
+    imp = imputation_did(data, outcome, cohort=COHORT, anticipation=anticipation)
     fits[(outcome, "imputation")] = imp
     label = "imputation (Borusyak-Jaravel-Spiess)"
-    truth = _linear_truth(lambda d, y: imputation_did(d, y, cohort=COHORT), data, outcome, {})
+    truth = _linear_truth(
+        lambda d, y: imputation_did(d, y, cohort=COHORT, anticipation=anticipation),
+        data,
+        outcome,
+        {},
+    )
     summary.append({**base, "estimator": label, **_row(imp.table.iloc[0]),
                     "pretrend_p": np.nan, "pretrend_df": 0})  # fmt: skip
     if truth is not None:
@@ -203,9 +214,17 @@ def _one_outcome(data: pd.DataFrame, outcome: str, control_groups, bootstrap: in
     return fits, summary, events
 
 
-def _cs_truth(data, outcome, control) -> tuple[float, pd.Series] | None:
+def _pretest(dynamic, anticipation: int) -> dict:
+    """Joint test of the event times before the merger and before any anticipation."""
+    table = dynamic.table
+    terms = table.loc[table["event_time"] < -anticipation, "term"].tolist()
+    return _wald(dynamic, terms) if terms else {}
+
+
+def _cs_truth(data, outcome, control, anticipation) -> tuple[float, pd.Series] | None:
     def simple(d, y):
-        return staggered_did(d, y, cohort=COHORT, control_group=control, bootstrap=0)
+        return staggered_did(d, y, cohort=COHORT, control_group=control,
+                             anticipation=anticipation, bootstrap=0)  # fmt: skip
 
     overall = _linear_truth(lambda d, y: simple(d, y).aggregate("simple"), data, outcome, {})
     if overall is None:
@@ -240,6 +259,7 @@ def evaluate_mergers(
     min_coverage: float = MIN_COVERAGE,
     bootstrap: int = 999,
     seed: int = 20150101,
+    anticipation: int = 0,
 ) -> MergerEvaluation:
     """Did becoming larger through a merger change the outcomes? Staggered DiD per outcome.
 
@@ -268,6 +288,9 @@ def evaluate_mergers(
     control_groups : ``"not_yet_treated"`` and/or ``"never_treated"``.
     min_coverage : share of units with a figure that opens an outcome's window.
     bootstrap, seed : multiplier-bootstrap draws of the uniform bands and their seed.
+    anticipation : years before the merger already affected (e.g. 1: the last year of the
+        dissolving municipalities, whose accounts may be incomplete); the base period
+        moves to ``g - 1 - anticipation`` and cohorts need a pre-period before it.
 
     Returns
     -------
@@ -291,13 +314,13 @@ def evaluate_mergers(
     results, summary, events, entries, windows = {}, [], [], [], {}
     for outcome in outcomes:
         window = estimation_window(panel, outcome, min_coverage)
-        data = design_data(panel, cohorts, outcome, window)
+        data = design_data(panel, cohorts, outcome, window, anticipation)
         used = set(data[schema.MUNICIPALITY])
-        entries.append(_entry(cohorts, outcome, window, used))
+        entries.append(_entry(cohorts, outcome, window, used, anticipation))
         if not (data[COHORT] > 0).any():
             continue  # no merged unit with a pre-period: the entry table says why
         windows[outcome] = window
-        fits, rows, ev = _one_outcome(data, outcome, control_groups, bootstrap, seed)
+        fits, rows, ev = _one_outcome(data, outcome, control_groups, bootstrap, seed, anticipation)
         results.update(fits)
         summary += [{**r, "window": f"{window[0]}-{window[1]}"} for r in rows]
         events += ev

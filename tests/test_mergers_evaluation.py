@@ -146,3 +146,23 @@ def test_recovery_over_seeds_within_monte_carlo_error(cohorts):
     gaps = np.array(gaps)
     assert abs(gaps.mean()) < 3 * gaps.std(ddof=1) / np.sqrt(len(gaps))
     assert np.allclose(truths, 4.0, atol=0.5)
+
+
+def test_anticipation_moves_the_base_year_and_the_entry(cohorts):
+    """With one year of anticipation a cohort needs two years in the window before it, and
+    a dip planted in the last pre-merger year no longer enters the effect."""
+    panel = simulate_panel(seed=4, merger_effect={"wmo_per_1000": 2.0}).panel
+    year = pd.Series(_units(DEFAULT_SEED).merger_year, index=_units(DEFAULT_SEED).codes)
+    formed = panel["municipality"].map(year)
+    last_year_before = (formed > 0) & (panel["year"] == formed - 1)
+    panel.loc[last_year_before, "wmo_per_1000"] -= 20.0  # incomplete accounts before a merger
+    panel = panel[panel["year"] >= 2015]
+    naive = evaluate_mergers(panel, cohorts, ["wmo_per_1000"], ["not_yet_treated"], bootstrap=0)
+    fixed = evaluate_mergers(
+        panel, cohorts, ["wmo_per_1000"], ["not_yet_treated"], bootstrap=0, anticipation=1
+    )
+    assert naive.summary.iloc[0]["estimate"] > 5.0  # the dip inflates the naive effect
+    row = fixed.summary.iloc[0]
+    assert abs(row["estimate"] - 2.0) < 3 * row["std_error"]
+    entry = fixed.entry.set_index("cohort")
+    assert entry.loc[2016, "used"] == 0 and entry.loc[2017, "used"] == 2
