@@ -62,6 +62,14 @@ def test_bergen_without_qualifier_is_ambiguous_and_never_guessed(history):
     assert "GM0373 Bergen (NH.)" in str(err.value) and "GM0893 Bergen (L.)" in str(err.value)
 
 
+def test_a_qualifier_without_dots_is_a_municipality_not_an_aggregate(history):
+    # "(NH)" looks like a region-type suffix such as "(JZ)"; the municipality wins
+    assert code(history, "Bergen (NH)", 2017) == "GM0373"
+    assert code(history, "Rijswijk (ZH)", 2017) == "GM0603"
+    assert code(history, "Hengelo (O)", 2017) == "GM0164"
+    assert match_municipalities(["Groningen (AM)"], 2017, history)["how"].item() == "aggregate"
+
+
 def test_a_qualifier_dropped_by_a_table_is_restored_when_unique(history):
     # 84751NED writes "Beek", "Hengelo", "Groningen" for the qualified CBS titles
     assert code(history, "Beek", 2017) == "GM0888"  # Beek (L.), not Beek en Donk

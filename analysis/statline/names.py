@@ -15,9 +15,10 @@ Rules, in order (the first that gives exactly one code wins):
 2. ``renamed``: the name is the title of a code that did not exist on 1 January, but a
    code linked to it by a chain of CBS ``Naamswijziging`` events did (a table labelling
    the whole of 2015 with the name adopted in July 2015).
-3. ``qualifier``: the name without a qualifier equals exactly one existing title with its
-   qualifier removed (``Beek`` -> ``Beek (L.)``, ``Groningen`` -> ``Groningen (gemeente)``);
-   ``Bergen`` matches both ``Bergen (L.)`` and ``Bergen (NH.)`` and is never guessed.
+3. ``qualifier``: the qualifier written without dots (``Bergen (NH)``), or the name
+   without a qualifier equals exactly one existing title with its qualifier removed
+   (``Beek`` -> ``Beek (L.)``, ``Groningen`` -> ``Groningen (gemeente)``); ``Bergen``
+   matches both ``Bergen (L.)`` and ``Bergen (NH.)`` and is never guessed.
 4. ``folded``: the same comparisons with case and diacritics folded (``Sudwest-Fryslan``).
 
 A label that :func:`is_regional_aggregate` recognises (youth-care regions ``(JZ)``, labour
@@ -89,6 +90,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def _dotless(text: str) -> str:
+    """A trailing qualifier without its dots: ``Bergen (NH.)`` -> ``Bergen (NH)``."""
+    return re.sub(r"\(([^()]*)\)$", lambda m: "(" + m.group(1).replace(".", "") + ")", text)
+
+
 def _unqualified(text: str) -> str:
     return _QUALIFIER.sub("", text)
 
@@ -129,12 +135,14 @@ class _Index:
         self.history = history
         periods = history.periods[history.periods["municipality"]]
         self.by_title: dict[str, list[str]] = defaultdict(list)
+        self.by_dotless: dict[str, list[str]] = defaultdict(list)
         self.by_unqualified: dict[str, list[str]] = defaultdict(list)
         self.by_folded: dict[str, list[str]] = defaultdict(list)
         self.by_folded_unqualified: dict[str, list[str]] = defaultdict(list)
         for code, title in zip(periods["code"], periods["name"], strict=True):
             title = clean_name(title)
             self.by_title[title].append(code)
+            self.by_dotless[_dotless(title)].append(code)
             self.by_unqualified[_unqualified(title)].append(code)
             self.by_folded[_fold(title)].append(code)
             self.by_folded_unqualified[_fold(_unqualified(title))].append(code)
@@ -148,8 +156,6 @@ class _Index:
 
     def resolve(self, name: str, year: int) -> tuple[str | None, str, str]:
         """``(code, how, why)``; ``code`` None when unresolved (``why`` says why)."""
-        if is_regional_aggregate(name):
-            return None, AGGREGATE, ""
         alive = self.alive(year)
         exact = self.by_title.get(name, [])
         found = [c for c in exact if c in alive]
@@ -158,6 +164,13 @@ class _Index:
         renamed = sorted({r for c in exact for r in self._rename_chain(c) if r in alive})
         if len(renamed) == 1:
             return renamed[0], RENAMED, ""
+        # "Bergen (NH)" for "Bergen (NH.)": checked before the aggregate test, whose
+        # upper-case suffix it would otherwise match
+        found = sorted({c for c in self.by_dotless.get(_dotless(name), []) if c in alive})
+        if len(found) == 1:
+            return found[0], QUALIFIER, ""
+        if is_regional_aggregate(name):
+            return None, AGGREGATE, ""
         for how, table, key in (
             (QUALIFIER, self.by_unqualified, _unqualified(name)),
             (FOLDED, self.by_folded, _fold(name)),
