@@ -11,10 +11,15 @@ import pytest
 from analysis.boundaries import load_boundary_history
 from analysis.merger_cohorts import merger_cohorts
 from analysis.mergers_evaluation import (
+    cohort_overview,
     design_data,
+    entry_overview,
     estimation_window,
     evaluate_mergers,
+    finding_text,
     merger_outcomes,
+    merger_panel,
+    summary_table,
     unit_cohorts,
 )
 from analysis.synthetic import DEFAULT_SEED, _units, simulate_panel
@@ -166,3 +171,36 @@ def test_anticipation_moves_the_base_year_and_the_entry(cohorts):
     assert abs(row["estimate"] - 2.0) < 3 * row["std_error"]
     entry = fixed.entry.set_index("cohort")
     assert entry.loc[2016, "used"] == 0 and entry.loc[2017, "used"] == 2
+
+
+def test_tables_for_the_notebook(cohorts):
+    panel = simulate_panel(seed=6, merger_effect={"wmo_per_1000": 2.0}).panel
+    panel.attrs["merger_truth"] = {"effect": {"wmo_per_1000": 2.0}}
+    ev = evaluate_mergers(panel, cohorts, ["youth_care_per_1000", "wmo_per_1000"], bootstrap=0)
+    table = summary_table(ev, panel).set_index(["outcome", "estimator"])
+    assert (table.loc["wmo_per_1000", "planted"] == 2.0).all()
+    assert (table.loc["youth_care_per_1000", "planted"] == 0.0).all()  # not planted: 0
+    overview = entry_overview(ev).set_index("outcome")
+    # without populations the two 2018 split receivers count as merged: 49 + 2
+    assert overview.loc["wmo_per_1000", "merged units used"] == 51
+    assert overview.loc["wmo_per_1000", "cohorts without a pre-period"] == "none"
+    counts = cohort_overview(cohorts)
+    assert counts["units"].sum() == (cohorts["cohort"] > 0).sum()
+    text = finding_text(ev)
+    assert "wmo_per_1000: +" in text and "51 merged units" in text and "pre-trend p =" in text
+
+
+@pytest.mark.slow
+def test_real_statline_mergers_enter_from_2016():
+    """On the vendored real panel only 2016-2023 mergers have a pre-period for youth care;
+    Tilburg (a share of Haaren), Haarlemmermeer and Amsterdam (Weesp) took in a part."""
+    panel, real = merger_panel("statline", 2023)
+    roles = real.set_index("code")["role"]
+    assert roles[["GM0855", "GM0394", "GM0363"]].eq("took in a part").all()
+    assert roles[["GM1963", "GM1959"]].eq("merged").all()  # Hoeksche Waard, Altena
+    ev = evaluate_mergers(panel, real, ["youth_care_per_1000_0_22"], ["not_yet_treated"],
+                          bootstrap=0)  # fmt: skip
+    overview = entry_overview(ev).iloc[0]
+    assert overview["window"] == "2015-2023"
+    assert overview["cohorts entering"] == "2016, 2017, 2018, 2019, 2021, 2022, 2023"
+    assert overview["cohorts without a pre-period"] == "2011, 2012, 2013, 2014, 2015"
