@@ -204,3 +204,17 @@ def test_real_statline_mergers_enter_from_2016():
     assert overview["window"] == "2015-2023"
     assert overview["cohorts entering"] == "2016, 2017, 2018, 2019, 2021, 2022, 2023"
     assert overview["cohorts without a pre-period"] == "2011, 2012, 2013, 2014, 2015"
+
+
+def test_staggered_did_pretest_is_nan_not_an_error_when_singular():
+    """Two one-unit cohorts share comparison units and base periods: their placebo cells'
+    covariance is singular, and the pre-test is reported missing (as R did), not raised."""
+    from analysis.designs.staggered_did import staggered_did
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"unit": np.repeat(np.arange(40), 6), "year": np.tile(range(2010, 2016), 40)})
+    df["cohort"] = df["unit"].map({0: 2014, 1: 2015}).fillna(0)
+    df["y"] = rng.normal(size=len(df))
+    res = staggered_did(df, "y", entity="unit", time="year", bootstrap=0)
+    assert np.isnan(res.extra["pretrend_test"]["p_value"])
+    assert "singular" in res.extra["pretrend_test"]["note"]
