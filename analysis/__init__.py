@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     "staggered_did": "analysis.designs.staggered_did",
     "imputation_did": "analysis.designs.imputation",
+    "evaluate_mergers": "analysis.mergers_evaluation",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",

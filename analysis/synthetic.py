@@ -14,12 +14,15 @@ Data-generating process, per 2023 unit ``i``, year ``t`` and rate outcome ``y``:
 
     y_it = a_i + g_t + effect_it + pretrend * sd_y * (t - 2014) * large_i * 1[t < 2015] + e_it
     effect_it = 1[t >= 2015] * ramp_t * (delta_{size class of i} + beta * (d_i - mean(d)))
+                + merger_effect_y * 1[t >= m_i]   (m_i: year unit i was formed by a merger)
     e_it = rho * e_i,t-1 + u_it,   u_it ~ N(0, sd_y^2 (1 - rho^2)),  e_i,2010 ~ N(0, sd_y^2)
 
 ``a_i`` depends on log population plus noise, ``g_t`` is a year path (youth care has a
 definitional break in 2015, spending jumps in 2015 as budgets moved to municipalities),
 ``d_i`` is the budget change per inhabitant (the continuous intensity), size classes are
-fixed at 2014 population. Counts are ``round(y * denominator / per)`` and the panel's rates
+fixed at 2014 population. The merger term is off by default (``simulate_panel``'s
+``merger_effect``; it draws no random numbers, so the default data are unchanged).
+Counts are ``round(y * denominator / per)`` and the panel's rates
 are recomputed from those counts. The true effect of every unit-year is in the column
 ``true_effect__<outcome>``, so the estimand of any linear design is the same design run on
 that column.
@@ -31,6 +34,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +48,7 @@ from analysis.ownership import check_writable
 from analysis.synthetic_geography import (
     Geography,
     build_geography,
+    merger_years,
     piece_shares,
 )
 
@@ -132,6 +137,7 @@ class _Units:
     intensity: np.ndarray
     size_code: np.ndarray  # index into schema.SIZE_CLASSES, fixed at 2014
     large: np.ndarray
+    merger_year: np.ndarray  # year the unit was formed by a merger, 0 = never
 
 
 @lru_cache(maxsize=4)
@@ -161,11 +167,14 @@ def _units(geography_seed: int) -> _Units:
         intensity=intensity,
         size_code=size_code,
         large=baseline >= schema.LARGE_THRESHOLD,
+        merger_year=merger_years(geo),
     )
 
 
 def simulate_panel(
-    seed: int = DEFAULT_SEED, params: SyntheticParams | None = None
+    seed: int = DEFAULT_SEED,
+    params: SyntheticParams | None = None,
+    merger_effect: Mapping[str, float] | None = None,
 ) -> SyntheticPanel:
     """Draw the synthetic panel in memory on 2023 boundaries (fast: milliseconds).
 
@@ -179,6 +188,12 @@ def simulate_panel(
         Seed of the outcome draws.
     params : SyntheticParams, optional
         Effects, AR(1) coefficient, the pre-trend knob; defaults reproduce the default data.
+    merger_effect : mapping outcome -> effect, optional
+        Knob: a step of this size (the outcome's own unit) from the year a unit was
+        formed by a merger on (``truth["merger"]`` lists the years). It is kept out of
+        ``params`` and draws no random numbers, so without it the panel, the truth and the
+        written default are exactly those of the default data. It is included in
+        ``true_effect__<outcome>``.
 
     Returns
     -------
@@ -193,8 +208,18 @@ def simulate_panel(
     (4788, 342)
     >>> float(sim.panel.loc[sim.panel.year < 2015, "true_effect__wmo_per_1000"].abs().max())
     0.0
+    >>> merged = simulate_panel(seed=1, merger_effect={"wmo_per_1000": 2.0})
+    >>> merged.truth["merger"]["effect"], merged.truth["merger"]["units_by_year"][2019]
+    ({'wmo_per_1000': 2.0}, 13)
     """
     params = params or SyntheticParams()
+    merger_effect = dict(merger_effect or {})
+    unknown = sorted(set(merger_effect) - set(params.outcomes))
+    if unknown:
+        raise ValueError(
+            f"simulate_panel: merger_effect names outcome(s) {unknown} the generator does not "
+            f"draw; choose from {sorted(params.outcomes)}"
+        )
     units = _units(params.geography_seed)
     rng = np.random.default_rng([seed, 2])
     n_t, n_i = units.population.shape
@@ -218,6 +243,8 @@ def simulate_panel(
         delta = np.asarray(dgp.effect_by_size_class)[units.size_code]
         # "+ 0.0" turns -0.0 (zero ramp times a negative effect) into 0.0
         effect = ramp * (delta + dgp.intensity_slope * centred_intensity)[None, :] + 0.0
+        if merger_effect.get(name, 0.0):  # only when asked: the default stays bit-identical
+            effect = effect + merger_effect[name] * _merged(units.merger_year, years)
         rate = (
             unit_effect[None, :]
             + np.asarray(dgp.year_path)[:, None]
@@ -232,7 +259,23 @@ def simulate_panel(
         columns[f"true_effect__{name}"] = effect
     panel = _assemble(units, denominators, columns)
     truth = _truth(params, units, seed)
+    if merger_effect:
+        truth["merger"] = _merger_truth(merger_effect, units)
     return SyntheticPanel(panel, truth, seed, params)
+
+
+def _merged(merger_year: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """1 from the year a unit was formed by a merger on (years x units)."""
+    return ((merger_year[None, :] > 0) & (years >= merger_year[None, :])).astype(float)
+
+
+def _merger_truth(merger_effect: dict[str, float], units: _Units) -> dict:
+    years, counts = np.unique(units.merger_year[units.merger_year > 0], return_counts=True)
+    return {
+        "effect": {k: float(v) for k, v in merger_effect.items()},
+        "formula": "merger_effect_y * 1[t >= year the unit was formed by a merger]",
+        "units_by_year": {int(y): int(n) for y, n in zip(years, counts, strict=True)},
+    }
 
 
 def _ar1(rng: np.random.Generator, n_t: int, n_i: int, rho: float, sd: float) -> np.ndarray:

@@ -219,6 +219,17 @@ def _assign_codes_and_names(geo: Geography, rng) -> None:
         ent.name = names[int(pick)]
 
 
+def merger_years(geo: Geography) -> np.ndarray:
+    """Per 2023 unit (in ``geo.units`` order), the year it was formed by a merger, 0 if never.
+
+    Only :class:`Merger` targets count: a split receiver takes in a few thousand
+    inhabitants of a dissolved neighbour and does not become a different municipality.
+    Every merger target is a new code, so a unit has at most one merger year.
+    """
+    formed = {ev.target: ev.year for ev in geo.events if isinstance(ev, Merger)}
+    return np.array([formed.get(key, 0) for key in geo.units], dtype=int)
+
+
 def piece_shares(geo: Geography, year: int) -> tuple[list[int], np.ndarray]:
     """Which share of each 2023 unit lay in each code existing in ``year``.
 

@@ -283,7 +283,14 @@ def _wald(res: EstimationResult, terms: list[str]) -> dict[str, Any]:
     """Chi-square test that all ``terms`` are 0 (R did's pre-test), F form for summary()."""
     idx = np.flatnonzero(res.table["term"].isin(terms).to_numpy())
     b = res.table["estimate"].to_numpy()[idx]
-    chi2 = float(b @ np.linalg.solve(res.vcov.to_numpy()[np.ix_(idx, idx)], b))
+    try:
+        chi2 = float(b @ np.linalg.solve(res.vcov.to_numpy()[np.ix_(idx, idx)], b))
+    except np.linalg.LinAlgError:
+        # as R did: no pre-test when the cells' covariance is singular (e.g. two one-unit
+        # cohorts whose placebo cells share the same comparison units and base periods)
+        return {"terms": terms, "statistic": np.nan, "df": (len(terms), np.inf),
+                "p_value": np.nan, "chi2": np.nan, "p_value_chi2": np.nan,
+                "note": "singular covariance of the pre-treatment cells: no pre-test"}  # fmt: skip
     p = float(stats.chi2.sf(chi2, len(terms)))
     return {"terms": terms, "statistic": chi2 / len(terms), "df": (len(terms), np.inf),
             "p_value": p, "chi2": chi2, "p_value_chi2": p}  # fmt: skip
