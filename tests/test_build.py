@@ -184,29 +184,29 @@ def test_module_entry_point_runs_without_traceback_on_bad_input(tmp_path):
 
 
 def test_run_reuses_an_up_to_date_panel_and_rebuilds_a_stale_one(tmp_path, capsys):
-    argv = ["run", "--no-report", "--out-dir", str(tmp_path)]
+    argv = ["run", "--source", "synthetic", "--no-report", "--out-dir", str(tmp_path)]
     panel = tmp_path / "panel_synthetic_2023.parquet"
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"panel    {panel} (built)" in out
+    assert f"panel    {panel} (SYNTHETIC data; built)" in out
     written = panel.stat().st_ino, panel.stat().st_mtime_ns  # atomic writes: a new inode
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert (panel.stat().st_ino, panel.stat().st_mtime_ns) == written
     assert "up to date, not rebuilt" in captured.err
     last = captured.out.strip().splitlines()[-4:]
-    assert last[0].startswith("done in ") and last[0].endswith("s (SYNTHETIC data):")
+    assert last[0].startswith("done in ") and last[0].endswith(" s:")
     assert last[1:] == [
-        f"  panel    {panel} (up to date, reused)",
+        f"  panel    {panel} (SYNTHETIC data; up to date, reused)",
         f"  summary  {tmp_path / 'summary_synthetic.md'}",
         "  report   not written (--no-report)",
     ]
     assert main(argv + ["--baseline-year", "2013"]) == 0  # other options: rebuilt
-    assert "(built)" in capsys.readouterr().out
+    assert "; built)" in capsys.readouterr().out
     assert json.loads(panel.with_suffix(".json").read_text())["baseline_year"] == 2013
     sidecar = panel.with_suffix(".json")
     stale = json.loads(sidecar.read_text()) | {"baseline_year": 2014, "raw_files_sha256": {}}
     sidecar.write_text(json.dumps(stale))  # built from other raw files: rebuilt
     assert main(argv) == 0
-    assert "(built)" in capsys.readouterr().out
+    assert "; built)" in capsys.readouterr().out
     assert json.loads(sidecar.read_text())["raw_files_sha256"] != {}
