@@ -44,9 +44,11 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --no-header --quiet
 	$(BIN)/python scripts/write_environment_yml.py
 
-## Re-execute the notebooks in place on the synthetic default (refreshes the stored outputs nbval compares).
+## Re-execute the notebooks in place on the synthetic default, and into notebooks/real/ on the
+## real CBS panel (refreshes every stored output nbval compares).
 notebooks: setup
 	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace [0-9][0-9]_*.ipynb
+	$(BIN)/python scripts/real_notebooks.py
 
 report: setup
 	$(BIN)/python -m analysis report

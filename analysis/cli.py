@@ -31,13 +31,17 @@ def _step(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _add_panel_options(parser: argparse.ArgumentParser) -> None:
+def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = False) -> None:
+    from analysis.build import SOURCES
+
     parser.add_argument(
         "--source",
-        choices=["synthetic", "cbs", "statline", "csv"],
-        default="synthetic",
+        choices=(["all"] if every_source else []) + [*SOURCES, "csv"],
+        default=None if every_source else "synthetic",
         help="synthetic default (no internet needed), CBS data from `fetch`, the real "
-        "CBS StatLine tables vendored in data/raw/statline, or your own CSV (--input)",
+        "CBS StatLine tables vendored in data/raw/statline, or your own CSV (--input)"
+        + ("; all (default): statline and synthetic, one report (with --raw-dir, which "
+           "is one source's folder, the default is synthetic)" if every_source else ""),
     )
     parser.add_argument(
         "--boundary-year",
@@ -62,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     build = sub.add_parser("build", help="raw data -> harmonised panel in data/processed")
     _add_panel_options(build)
-    run = sub.add_parser("run", help="build if needed, then print and save a first summary")
-    _add_panel_options(run)
+    run = sub.add_parser("run", help="build the panels, save a first summary, write the report")
+    _add_panel_options(run, every_source=True)
     synth = sub.add_parser("synthesize", help="(re)write the synthetic default in data/raw")
     synth.add_argument("--seed", type=int, default=None)
     synth.add_argument("--out", type=Path, default=None)
@@ -141,6 +145,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.io import write_bytes_atomic
     from analysis.ownership import check_writable, claim
+    from analysis.report import ALL_SOURCES
     from analysis.summary import render_summary
 
     if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
@@ -148,16 +153,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             "run does not take --source csv: use `build --source csv`, then "
             "analysis.build.read_panel('csv', boundary_year) in Python"
         )
-    check_writable(args.out_dir or paths.PROCESSED)
+    if args.source is None:  # a raw folder belongs to one source: the synthetic default
+        args.source = "all" if args.raw_dir is None else "synthetic"
+    out_dir = args.out_dir or paths.PROCESSED
+    check_writable(out_dir)
     if getattr(args, "after_run", None) is not None and not getattr(args, "no_report", False):
         report_dir = getattr(args, "report_dir", None) or paths.PROCESSED / "report"
         check_writable(report_dir, replaced=True)  # refuse before building, not after
-    result = _build(args)
-    text = render_summary(result.unharmonised, result.panel)
-    out_dir = args.out_dir or paths.PROCESSED
-    target = write_bytes_atomic(claim(out_dir) / f"summary_{args.source}.md", text.encode())
-    print(text)
-    print(f"summary written to {target}")
+    sources = ALL_SOURCES if args.source == "all" else (args.source,)
+    for source in sources:  # `run` builds every panel the report will read
+        result = _build(argparse.Namespace(**{**vars(args), "source": source}))
+        text = render_summary(result.unharmonised, result.panel)
+        target = write_bytes_atomic(claim(out_dir) / f"summary_{source}.md", text.encode())
+        print(text)
+        print(f"summary written to {target}")
     report = getattr(args, "after_run", None)
     if report is not None:
         return report(args)

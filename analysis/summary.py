@@ -146,3 +146,52 @@ def outcomes_with_data(panel: pd.DataFrame, outcomes: list[str]) -> list[str]:
     if not kept:
         raise ValueError(f"none of the outcomes {outcomes} has data in this panel")
     return kept
+
+
+def sidecar_tables(metadata: dict) -> dict[str, pd.DataFrame]:
+    """The provenance a real panel's sidecar records, as tables for a notebook.
+
+    ``tables`` (id, title, panel columns), ``seams`` (where a series switches table
+    edition), ``population`` (how the 2015-2018 population was derived, rows per year
+    and route), ``not placed`` (regional aggregates per table and figures for a
+    municipality outside its lifetime, left out rather than guessed). Empty tables
+    for sources that record none of these.
+    """
+    tables = pd.DataFrame(
+        [{"table": t, "title": e.get("title", ""), "columns": ", ".join(e.get("columns", []))}
+         for t, e in sorted(metadata.get("tables", {}).items())]
+    )
+    seams = pd.DataFrame(
+        [{"column": s.get("column"), "from": s.get("from_table"), "to": s.get("to_table"),
+          "last year before": s.get("last_year_before"),
+          "first year after": s.get("first_year_after"),
+          "compared years": len(s.get("comparison", []))}
+         for s in metadata.get("seams", [])]
+    )
+    real = metadata.get("statline", {})
+    routes = real.get("population_routes", {}).get("rows_per_year_and_route", {})
+    population = pd.DataFrame(routes).T.fillna(0).astype(int).sort_index()
+    aggregates = real.get("regional_aggregates_left_out", {})
+    outside = real.get("figures_outside_lifetime_left_out", [])
+    absent = real.get("municipalities_absent_from_table", {})
+    not_placed = pd.DataFrame(
+        [{"table": t, "what": "regional aggregates (not municipalities)", "n": len(v),
+          "e.g.": ", ".join(v[:3])} for t, v in sorted(aggregates.items()) if v]
+        + [{"table": o.get("table"), "what": o.get("why"), "n": 1,
+            "e.g.": f"{o.get('name')} {o.get('year')}"} for o in outside]
+        + [{"table": t, "what": f"municipalities absent from the table{when}", "n": len(v),
+            "e.g.": ", ".join(map(str, v[:3]))} for t, when, v in _per_year(absent) if v]
+    )
+    return {"tables": tables, "seams": seams, "population": population,
+            "not placed": not_placed}
+
+
+def _per_year(absent: dict) -> list[tuple[str, str, list]]:
+    """``{table: [codes]}`` or ``{table: {year: [codes]}}`` as (table, " in <year>", codes)."""
+    rows = []
+    for table, value in sorted(absent.items()):
+        if isinstance(value, dict):
+            rows += [(table, f" in {year}", codes) for year, codes in sorted(value.items())]
+        else:
+            rows.append((table, "", value))
+    return rows

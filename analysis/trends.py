@@ -189,11 +189,20 @@ def risk_profile(
 
 
 def with_characteristics(panel: pd.DataFrame) -> pd.DataFrame:
-    """Add ``log_population``, ``share_0_17`` and ``share_18_64`` (fractions)."""
+    """Add ``log_population``, ``share_0_17`` and ``share_18_64`` (fractions).
+
+    Only those whose columns the panel has: the real CBS panel has no 18-64
+    population, and its young people (``youth_population``) give ``share_0_17``.
+    """
     out = panel.copy()
     out["log_population"] = np.log(out[schema.POPULATION])
-    out["share_0_17"] = out[schema.POPULATION_0_17] / out[schema.POPULATION]
-    out["share_18_64"] = out[schema.POPULATION_18_64] / out[schema.POPULATION]
+    def has(column: str) -> bool:  # the real panel carries the vocabulary's columns empty
+        return column in out and bool(out[column].notna().any())
+
+    young = schema.POPULATION_0_17 if has(schema.POPULATION_0_17) else schema.YOUTH_POPULATION
+    for share, column in (("share_0_17", young), ("share_18_64", schema.POPULATION_18_64)):
+        if has(column):
+            out[share] = out[column] / out[schema.POPULATION]
     return out
 
 

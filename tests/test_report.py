@@ -85,3 +85,43 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
         )
     assert (out / "index.html").read_text() == "previous report"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == []
+
+
+def test_one_report_has_a_real_and_a_synthetic_section(tmp_path):
+    from analysis.report import build_full_report
+
+    quick = [n for n in ALL if n.name.startswith("00_")]
+    index = build_full_report(("statline", "synthetic"), out_dir=tmp_path / "r", notebooks=quick)
+    text = index.read_text()
+    real, synthetic = text.index("REAL CBS DATA"), text.index("SYNTHETIC DATA")
+    assert real < synthetic
+    assert "data/raw/statline/manifest.json" in text and "82354NED" in text and "84134NED" in text
+    for source in ("statline", "synthetic"):
+        assert (index.parent / source / "00_quickstart.html").is_file()
+        assert f'href="{source}/00_quickstart.html"' in text
+    real_page = (index.parent / "statline" / "00_quickstart.html").read_text()
+    assert "REAL CBS DATA" in real_page and "real CBS data" in real_page
+
+
+def test_each_source_names_outcomes_its_panel_has():
+    from analysis import schema
+    from analysis.report import default_outcomes
+
+    for source in ("synthetic", "statline", "cbs"):
+        assert set(default_outcomes(source)) <= set(schema.OUTCOMES)
+    assert "youth_care_per_1000_0_22" in default_outcomes("statline")
+
+
+def test_stored_real_copies_come_from_the_notebooks_with_source_statline():
+    for notebook in ALL:
+        copy = NOTEBOOKS / "real" / notebook.name
+        assert copy.is_file(), f"{copy} missing: run `make notebooks`"
+        nb = nbformat.read(copy, as_version=4)
+        assert "REAL CBS DATA" in nb.cells[0].source
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1 and 'source = "statline"' in injected[0].source
+        source = [c.source for c in nbformat.read(notebook, as_version=4).cells]
+        assert [c.source for c in nb.cells if "injected-parameters" not in
+                c.metadata.get("tags", [])][1:] == source, f"{copy} is stale: run `make notebooks`"
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert any(FINDING_MIME in o.get("data", {}) for o in outputs), copy.name
