@@ -26,7 +26,9 @@ import pandas as pd
 from analysis import schema
 
 MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)  # relative magnitudes: 0 to twice the worst pre-period
-POWER_DESIGNS = ("large_vs_small", "intensity", "mergers")
+# A merger cohort needs this many units: with fewer, staggered_did's covariance of the
+# pre-period ATT(g,t) is near-singular and some power replications cannot be tested.
+MIN_COHORT = 5
 
 
 @dataclass
@@ -40,6 +42,7 @@ class SensitivityReport:
     power: dict[str, object]  # outcome -> PowerResult
     truth: dict[str, float]  # outcome -> true large_x_post effect (synthetic)
     reasons: list[str] = field(default_factory=list)  # what could not run, and why
+    means: dict[str, float] = field(default_factory=dict)  # outcome -> its mean in the panel
 
     def honest_table(self) -> pd.DataFrame:
         """Robust intervals by M (smoothness) and Mbar (relative magnitudes)."""
@@ -51,9 +54,9 @@ class SensitivityReport:
         """Breakdown values: the smallest M and Mbar whose interval contains zero."""
         if self.honest is None:
             return pd.DataFrame()
-        rows = [{"restriction": "smoothness", "parameter": "M", "breakdown": self.honest.breakdown["M"]},
-                {"restriction": "relative magnitudes", "parameter": "Mbar",
-                 "breakdown": self.honest.breakdown["Mbar"]}]
+        b = self.honest.breakdown
+        rows = [{"restriction": "smoothness", "parameter": "M", "breakdown": b["M"]},
+                {"restriction": "relative magnitudes", "parameter": "Mbar", "breakdown": b["Mbar"]}]
         return _round(pd.DataFrame(rows))
 
     def p_value_table(self) -> pd.DataFrame:
@@ -74,7 +77,8 @@ class SensitivityReport:
         frames = []
         for outcome, result in self.power.items():
             table = result.table[["design", "effect_unit", "se", "mde", "mde_mc_se", "mde_bloom"]]
-            table = table.assign(outcome=outcome)
+            mean = float(self.means.get(outcome, np.nan))
+            table = table.assign(outcome=outcome, mde_pct_of_mean=100 * table["mde"] / mean)
             if outcome in self.truth:
                 table["truth"] = np.where(table["design"] == "large_vs_small",
                                           self.truth[outcome], np.nan)
@@ -100,7 +104,10 @@ class SensitivityReport:
                          f"p = {wild:.3g}")
         for outcome, result in self.power.items():
             t = result.table.set_index("design")
-            text = ", ".join(f"{d} {t.loc[d, 'mde']:.3g} {t.loc[d, 'effect_unit']}"
+            mean = self.means.get(outcome, np.nan)
+            text = ", ".join(f"{d} {t.loc[d, 'mde']:.3g}"
+                             + (f" ({100 * t.loc[d, 'mde'] / mean:.2g}% of its mean)"
+                                if d != "intensity" else " per unit of dose")
                              for d in t.index)
             parts.append(f"{outcome}: MDE at 80% power {text}")
         return "; ".join(parts) + "." if parts else "nothing could be estimated on this panel."
@@ -154,8 +161,8 @@ def _with_cohorts(panel: pd.DataFrame, source: str, boundary_year: int,
 
     Mergers before the outcome's first year are outside its window (cohort 0, as
     :func:`analysis.merger_cohorts` does with ``first_year``); a cohort of one unit is
-    left out with its unit (its pre-trend covariance is singular), as is a cohort with
-    fewer than two pre-periods in the outcome's years.
+    left out with its units when it has fewer than :data:`MIN_COHORT` units or fewer than
+    two pre-periods in the outcome's years.
     """
     from analysis.build import load_raw_panel
     from analysis.merger_cohorts import merger_cohorts
@@ -164,16 +171,31 @@ def _with_cohorts(panel: pd.DataFrame, source: str, boundary_year: int,
         raw, history, _ = load_raw_panel(source)
     except (FileNotFoundError, ValueError) as error:
         return None, f"mergers: no boundary history for source {source!r} ({error})"
-    years = panel.loc[panel[outcome].notna(), schema.YEAR]
+    # staggered_did wants a balanced panel: the units observed in every year the outcome has
+    observed = panel[panel[outcome].notna()]
+    years = observed[schema.YEAR]
+    complete = observed.groupby(schema.MUNICIPALITY)[schema.YEAR].nunique() == years.nunique()
+    if complete.sum() < 20:
+        return None, (f"mergers ({outcome}): only {int(complete.sum())} municipalities have it "
+                      f"in every year {int(years.min())}-{int(years.max())}")
     populations = raw[[schema.MUNICIPALITY, schema.YEAR, schema.POPULATION]]
     cohorts = merger_cohorts(history, boundary_year, populations, first_year=int(years.min()))
     size = cohorts["cohort"].map(cohorts["cohort"].value_counts())
     first = int(years.min())  # a cohort needs two pre-periods for its pre-trend test
-    kept = cohorts[(cohorts["cohort"] == 0) | ((size >= 2) & (cohorts["cohort"] >= first + 2))]
+    last = int(years.max())  # a merger after the outcome's last year is never observed
+    usable = (size >= MIN_COHORT) & (cohorts["cohort"] >= first + 2) & (cohorts["cohort"] <= last)
+    kept = cohorts[(cohorts["cohort"] == 0) | usable]
     if (kept["cohort"] > 0).sum() < 2:
-        return None, f"mergers: fewer than two merged units after {int(years.min())}"
+        return None, (f"mergers ({outcome}): fewer than two merged units between {first + 2} "
+                      f"and {last} (two pre-years needed)")
     cohort = kept.set_index("code")["cohort"].rename("cohort")
-    data = panel[panel[schema.MUNICIPALITY].isin(cohort.index)]
+    units = cohort.index.intersection(complete.index[complete])
+    observed_size = cohort[units].map(cohort[units].value_counts())
+    units = units[(cohort[units] == 0).to_numpy() | (observed_size >= MIN_COHORT).to_numpy()]
+    if (cohort[units] > 0).sum() < 2:
+        return None, (f"mergers ({outcome}): fewer than two merged units observed in every "
+                      f"year {int(years.min())}-{int(years.max())}")
+    data = observed[observed[schema.MUNICIPALITY].isin(units)]
     return data.join(cohort, on=schema.MUNICIPALITY), None
 
 
@@ -254,5 +276,6 @@ def sensitivity_and_power(
                                "covariance is singular on these cohorts; power not simulated")
         if runs:
             results[outcome] = _joined(runs)
+    means = {o: float(panel[o].mean()) for o in results}
     return SensitivityReport(headline, honest, honest_truth, randomisation, results, truth,
-                             list(dict.fromkeys(reasons)))
+                             list(dict.fromkeys(reasons)), means)
