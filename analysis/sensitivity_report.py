@@ -78,7 +78,8 @@ class SensitivityReport:
         for outcome, result in self.power.items():
             table = result.table[["design", "effect_unit", "se", "mde", "mde_mc_se", "mde_bloom"]]
             mean = float(self.means.get(outcome, np.nan))
-            table = table.assign(outcome=outcome, mde_pct_of_mean=100 * table["mde"] / mean)
+            share = np.where(table["design"] == "intensity", np.nan, 100 * table["mde"] / mean)
+            table = table.assign(outcome=outcome, mde_pct_of_mean=share)  # not for a dose slope
             if outcome in self.truth:
                 table["truth"] = np.where(table["design"] == "large_vs_small",
                                           self.truth[outcome], np.nan)
@@ -98,11 +99,12 @@ class SensitivityReport:
                 f"the post-2015 violation of parallel trends is more than {_fmt(b['Mbar'])} times "
                 f"the largest pre-2015 change between years (breakdown Mbar), or the trend's "
                 f"slope may change by more than {_fmt(b['M'])} per year (breakdown M)")
-        for outcome, ri in self.randomisation.items():
+        if self.headline in self.randomisation:  # the other outcomes are in the table
+            ri = self.randomisation[self.headline]
             wild = ri.wild.p_value if ri.wild is not None else float("nan")
-            parts.append(f"{outcome}: randomisation p = {ri.p_value:.3g}, wild bootstrap "
+            parts.append(f"randomisation p = {ri.p_value:.3g} beside wild-bootstrap "
                          f"p = {wild:.3g}")
-        for outcome, result in self.power.items():
+        for outcome, result in list(self.power.items())[:1]:
             t = result.table.set_index("design")
             mean = self.means.get(outcome, np.nan)
             text = ", ".join(f"{d} {t.loc[d, 'mde']:.3g}"
