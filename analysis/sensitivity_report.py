@@ -232,8 +232,8 @@ def sensitivity_and_power(
     >>> from analysis.sensitivity_report import sensitivity_and_power
     >>> from analysis.synthetic import simulate_panel
     >>> report = sensitivity_and_power(simulate_panel(1).panel, ["wmo_per_1000"], source="none",
-    ...                                draws=99, reps=20)  # doctest: +SKIP
-    >>> report.headline  # doctest: +SKIP
+    ...                                draws=99, reps=20)
+    >>> report.headline
     'wmo_per_1000'
     """
     from analysis.evaluation import event_studies, event_study_table
