@@ -12,21 +12,25 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from analysis import _moved
+
 __version__ = "0.1.0"
+
+_moved.install()  # old module paths (analysis.panel, analysis.build, ...) keep working
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    # boundaries and panel
-    "load_boundary_history": "analysis.boundaries",
-    "BoundaryHistory": "analysis.boundaries",
-    "merger_cohorts": "analysis.merger_cohorts",
-    "harmonise_to_boundaries": "analysis.panel",
-    "validate_panel": "analysis.panel",
-    "panel_from_frame": "analysis.owndata",
-    "OUTCOMES": "analysis.panel",
-    # synthetic default
-    "simulate_panel": "analysis.synthetic",
-    "write_synthetic_raw": "analysis.synthetic",
+    # data: boundaries and panel
+    "load_boundary_history": "analysis.data.boundaries",
+    "BoundaryHistory": "analysis.data.boundaries",
+    "merger_cohorts": "analysis.data.merger_cohorts",
+    "harmonise_to_boundaries": "analysis.data.harmonise",
+    "validate_panel": "analysis.data.validation",
+    "panel_from_frame": "analysis.data.owndata",
+    "OUTCOMES": "analysis.data.schema",
+    # data: the synthetic default
+    "simulate_panel": "analysis.data.synthetic",
+    "write_synthetic_raw": "analysis.data.synthetic",
     # designs
     "did_2x2": "analysis.designs.did_2x2",
     "twfe": "analysis.designs.twfe",
@@ -38,7 +42,8 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     "staggered_did": "analysis.designs.staggered_did",
     "imputation_did": "analysis.designs.imputation",
-    "evaluate_mergers": "analysis.mergers_evaluation",
+    # studies
+    "evaluate_mergers": "analysis.studies.mergers_evaluation",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis import paths, schema
-from analysis.owndata_cli import add_own_data_options, build_from_args
+from analysis.data import paths, schema
+from analysis.data.owndata_cli import add_own_data_options, build_from_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +32,7 @@ def _step(message: str) -> None:
 
 
 def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = False) -> None:
-    from analysis.build import SOURCES
+    from analysis.data.build import SOURCES
 
     parser.add_argument(
         "--source",
@@ -80,13 +80,13 @@ def _extensions():
     """Sub-commands contributed by other modules (CBS fetch, report), when present."""
     hooks = []
     try:
-        from analysis.cbs.cli import add_fetch_parser
+        from analysis.data.cbs.cli import add_fetch_parser
 
         hooks.append(add_fetch_parser)
     except ImportError:
         pass
     try:
-        from analysis.report import add_report_parser
+        from analysis.reporting.report import add_report_parser
 
         hooks.append(add_report_parser)
     except ImportError:
@@ -96,8 +96,8 @@ def _extensions():
 
 def _build(args: argparse.Namespace):
     """The panel of the shared options (``--source``, years, folders)."""
-    from analysis.build import build_panel
-    from analysis.ownership import check_writable
+    from analysis.data.build import build_panel
+    from analysis.data.ownership import check_writable
 
     check_writable(args.out_dir or paths.PROCESSED)  # a user's folder: stop before any work
     raw = args.raw_dir
@@ -143,16 +143,16 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analysis.io import write_bytes_atomic
-    from analysis.ownership import check_writable, claim
-    from analysis.report import ALL_SOURCES
-    from analysis.summary import render_summary
+    from analysis.data.io import write_bytes_atomic
+    from analysis.data.ownership import check_writable, claim
+    from analysis.reporting.report import ALL_SOURCES
+    from analysis.reporting.summary import render_summary
 
     started = getattr(args, "started", time.monotonic())
     if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
         raise ValueError(
             "run does not take --source csv: use `build --source csv`, then "
-            "analysis.build.read_panel('csv', boundary_year) in Python"
+            "analysis.data.build.read_panel('csv', boundary_year) in Python"
         )
     if args.source is None:  # a raw folder belongs to one source: the synthetic default
         args.source = "all" if args.raw_dir is None else "synthetic"
@@ -182,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _stored_panel(args: argparse.Namespace):
     """The stored panel when it is up to date (a rebuild would write the same file)."""
-    from analysis.build import read_current_panel
+    from analysis.data.build import read_current_panel
 
     if args.raw_dir is not None:
         return None  # the sidecar records the default raw folder's manifest only
@@ -209,7 +209,8 @@ def _run_summary(args: argparse.Namespace, built: list, seconds: float) -> None:
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
-    from analysis.synthetic import DEFAULT_SEED, write_synthetic_raw
+    from analysis.data.synthetic.generator import DEFAULT_SEED
+    from analysis.data.synthetic.raw import write_synthetic_raw
 
     out = args.out or paths.SYNTHETIC_RAW
     manifest = write_synthetic_raw(out, seed=DEFAULT_SEED if args.seed is None else args.seed)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.boundaries import load_boundary_history
+from analysis.data.boundaries import load_boundary_history
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/cbs/v4/03759ned/codes-RegioS.json"
 

@@ -14,8 +14,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analysis.panel import MissingBaselineWarning, harmonise_to_boundaries, validate_panel
-from analysis.schema import COUNTS, DENOMINATORS
+from analysis.data.harmonise import harmonise_to_boundaries
+from analysis.data.rates_and_sizes import MissingBaselineWarning
+from analysis.data.schema import COUNTS, DENOMINATORS
+from analysis.data.validation import validate_panel
 
 TARGET, YEARS, N_TARGET = 2023, range(2010, 2024), 431
 

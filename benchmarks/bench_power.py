@@ -32,9 +32,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis import did_2x2, event_study, power, randomisation_inference, twfe  # noqa: E402
-from analysis.evaluation import LARGE_POST, large_at  # noqa: E402
+from analysis.data.synthetic.generator import simulate_panel  # noqa: E402
 from analysis.inference.power import DESIGNS  # noqa: E402
-from analysis.synthetic import simulate_panel  # noqa: E402
+from analysis.studies.evaluation import LARGE_POST, large_at  # noqa: E402
 
 OUTCOME = "wmo_per_1000"
 REFITS = 10  # refits timed to extrapolate the naive route

@@ -18,8 +18,8 @@ import nbformat
 import papermill
 from nbformat.v4 import new_markdown_cell
 
-from analysis.io import write_bytes_atomic
-from analysis.report import KERNEL, NOTEBOOKS, default_parameters
+from analysis.data.io import write_bytes_atomic
+from analysis.reporting.report import KERNEL, NOTEBOOKS, default_parameters
 
 OUT = NOTEBOOKS / "real"
 BANNER = (

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.io import sha256_file, write_bytes_atomic  # noqa: E402
+from analysis.data.io import sha256_file, write_bytes_atomic  # noqa: E402
 
 TARGET = ROOT / "data" / "raw" / "statline"
 V4_BASE = "https://datasets.cbs.nl/odata/v1/CBS/03759ned"

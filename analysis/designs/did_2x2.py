@@ -6,6 +6,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.data.schema import (
+    BASELINE_YEAR,
+    LARGE_THRESHOLD,
+    MUNICIPALITY,
+    POPULATION,
+    REFORM_YEAR,
+    YEAR,
+)
 from analysis.designs._common import (
     ClusterSpec,
     add_covariates,
@@ -16,14 +24,6 @@ from analysis.designs._common import (
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
-from analysis.schema import (
-    BASELINE_YEAR,
-    LARGE_THRESHOLD,
-    MUNICIPALITY,
-    POPULATION,
-    REFORM_YEAR,
-    YEAR,
-)
 
 
 def did_2x2(

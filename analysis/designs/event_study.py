@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 from analysis.designs._common import (
     ClusterSpec,
     add_covariates,
@@ -16,7 +17,6 @@ from analysis.designs._common import (
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
-from analysis.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 
 
 def _term(treatment: str, e: int) -> str:

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from scipy import stats
 from scipy.sparse.linalg import splu
 
+from analysis.data.schema import MUNICIPALITY, YEAR
 from analysis.results import TABLE_COLUMNS, EstimationResult
-from analysis.schema import MUNICIPALITY, YEAR
 
 SE_TYPE = "Gardner (2022) two-stage GMM, clustered"
 CORRECTION = "none (as R did2s and pyfixest.did2s)"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.data.schema import REFORM_YEAR, YEAR
 from analysis.designs.run_many import Design, resolve_design, run_many
 from analysis.inference.checks import check_design_input
-from analysis.schema import REFORM_YEAR, YEAR
 
 PLACEBO_COLUMNS = [
     "placebo_year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high",

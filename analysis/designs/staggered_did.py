@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.data.schema import MUNICIPALITY, YEAR
 from analysis.designs._common import FEW_CLUSTERS, as_list
 from analysis.designs._cs_aggregate import aggregate_att
 from analysis.designs._cs_att_gt import CONTROL_GROUPS, EST_METHODS, ATTgt, att_gt
@@ -21,7 +22,6 @@ from analysis.designs._cs_inference import (
 from analysis.designs._cs_inference import vcov as if_vcov
 from analysis.designs._cs_panel import CSPanel, build_panel
 from analysis.results import TABLE_COLUMNS, EstimationResult
-from analysis.schema import MUNICIPALITY, YEAR
 
 SE_TYPE = "influence function, clustered by unit"
 CORRECTION = "none: sqrt(sum of squared influence functions) / n, as R did with bstrap=FALSE"

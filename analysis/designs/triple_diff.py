@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.data.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 from analysis.designs._common import (
     ClusterSpec,
     add_covariates,
@@ -17,7 +18,6 @@ from analysis.designs._common import (
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
-from analysis.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 
 
 def triple_diff(

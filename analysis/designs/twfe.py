@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.data.schema import MUNICIPALITY, YEAR
 from analysis.designs._common import ClusterSpec, as_list, estimate
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
-from analysis.schema import MUNICIPALITY, YEAR
 
 
 def twfe(
@@ -49,7 +49,7 @@ def twfe(
 
     The fit does not call linearmodels ``PanelOLS``: the effects are projected out by
     this package's alternating projections, because the wild cluster bootstrap and
-    ``run_many`` reuse the small demeaned system. ``tests/test_covariance.py`` shows
+    ``run_many`` reuse the small demeaned system. ``tests/inference/test_covariance.py`` shows
     the result equals ``PanelOLS(entity_effects=True, time_effects=True)``: the
     coefficients to 1e-8, the standard errors exactly for ``vcov="iid"``
     (``unadjusted``), ``"hetero"`` (``robust``) and ``"driscoll_kraay"`` (``kernel``),

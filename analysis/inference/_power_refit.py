@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import schema
-from analysis.synthetic import _ar1
+from analysis.data import schema
+from analysis.data.synthetic.generator import _ar1
 
 _CHUNK = 50  # replications whose errors are drawn at once
 
@@ -47,7 +47,7 @@ def merger_design(panel: pd.DataFrame, outcome: str, options: dict) -> RefitDesi
         if column not in panel.columns:
             raise KeyError(
                 f"power: the merger design needs column {column!r} (cohort: the year a unit "
-                "became one municipality, 0 if never merged; see analysis.merger_cohorts)"
+                "became one municipality, 0 if never merged; see analysis.data.merger_cohorts)"
             )
     rows = panel[[entity, time, cohort, outcome]].dropna().reset_index(drop=True)
     kw = dict(entity=entity, time=time, cohort=cohort, est_method="reg", bootstrap=0,

@@ -12,7 +12,7 @@ multiplies the ``n x p`` matrix of normals, filled by rows, with the symmetric
 square root of the covariance (its default ``method = "eigen"``).
 
 Checked against values printed by R: ``set.seed(0); rnorm(3)`` gives
-``1.2629543, -0.3262334, 1.3297993`` (``tests/test_honest_did.py``).
+``1.2629543, -0.3262334, 1.3297993`` (``tests/inference/test_honest_did.py``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Calibrate the synthetic generator's error process to a panel (for :func:`analysis.power`).
 
-The generator (:mod:`analysis.synthetic`) draws ``y_it = a_i + g_t + e_it`` with
+The generator (:mod:`analysis.data.synthetic.generator`) draws ``y_it = a_i + g_t + e_it`` with
 stationary AR(1) errors ``e``. :func:`calibrate` estimates, from any panel, what that
 process needs: the within residuals ``e`` of ``y ~ x | unit + year`` give the AR(1)
 coefficient and the stationary error s.d. Demeaning by unit biases both downwards
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from analysis.data.synthetic.generator import YEARS as SYNTHETIC_YEARS
+from analysis.data.synthetic.generator import OutcomeDGP, SyntheticParams
 from analysis.inference.fe import FixedEffect, demean
-from analysis.synthetic import YEARS as SYNTHETIC_YEARS
-from analysis.synthetic import OutcomeDGP, SyntheticParams
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def calibrate(
     Examples
     --------
     >>> from analysis.inference.calibration import calibrate
-    >>> from analysis.synthetic import simulate_panel
+    >>> from analysis.data.synthetic.generator import simulate_panel
     >>> p = simulate_panel(1).panel  # generator: rho 0.5, error s.d. 20 euro
     >>> cal = calibrate(p["spending_per_inhabitant"], p["true_effect__spending_per_inhabitant"],
     ...                 p["municipality"], p["year"])

@@ -13,7 +13,7 @@ the differential trend ``delta`` is not zero but lies in a restriction set:
   Andrews-Roth-Pakes conditional or least-favourable hybrid ("C-LF") confidence set,
   :mod:`analysis.inference._honest_rm`.
 
-Validated against the R package (``tests/test_honest_did.py``), from the same betahat and
+Validated against the R package (``tests/inference/test_honest_did.py``), from the same betahat and
 sigma: the Medicaid example of HonestDiD's README and of the Mixtape "Advanced DID" exercise.
 The Delta^RM intervals are R's to the grid point; the FLCI within 3.1e-5 (R simulates a
 quantile that is computed exactly here). With many pre-periods the FLCI's half-length is

@@ -1,6 +1,6 @@
 """Power and the minimum detectable effect (MDE) of the designs, on the user's own panel.
 
-The synthetic generator's data-generating process (:mod:`analysis.synthetic`: unit
+The synthetic generator's data-generating process (:mod:`analysis.data.synthetic.generator`: unit
 effects, year effects, stationary AR(1) errors, a planted reform effect) is calibrated to
 the panel at hand, then replicated on that panel's own units, years, size labels and
 doses, so the answer is about the data the user has:
@@ -37,13 +37,13 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from analysis import schema
+from analysis.data import schema
+from analysis.data.synthetic.generator import _ar1
 from analysis.inference._power_refit import RefitDesign, merger_design, refit_draws
 from analysis.inference.calibration import Calibration, calibrate, within_part
 from analysis.inference.covariance import nested_k
 from analysis.inference.fe import demean
 from analysis.results import PALETTE, EstimationResult
-from analysis.synthetic import _ar1
 
 _CHUNK = 250  # replications simulated at once
 
@@ -71,7 +71,7 @@ class PowerDesign:
 
 def _large_vs_small(panel: pd.DataFrame, outcome: str, options: dict):
     from analysis.designs.twfe import twfe
-    from analysis.evaluation import LARGE_POST, large_at
+    from analysis.studies.evaluation import LARGE_POST, large_at
 
     data = large_at(panel, options.get("threshold", schema.LARGE_THRESHOLD))
     return twfe(data, outcome, [LARGE_POST], cluster=options.get("cluster", "entity")), LARGE_POST
@@ -299,7 +299,7 @@ def power(
     Examples
     --------
     >>> from analysis import power
-    >>> from analysis.synthetic import simulate_panel
+    >>> from analysis.data.synthetic.generator import simulate_panel
     >>> res = power(simulate_panel(1).panel, "wmo_per_1000", reps=200)
     >>> list(res.table["design"])
     ['large_vs_small', 'intensity']

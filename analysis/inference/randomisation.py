@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import schema
+from analysis.data import schema
 from analysis.designs.did_2x2 import did_2x2
 from analysis.designs.event_study import event_study
 from analysis.designs.twfe import twfe
@@ -379,7 +379,8 @@ def randomisation_inference(
 
     Parameters
     ----------
-    panel : DataFrame with ``baseline_population`` (see :func:`analysis.evaluation.large_at`).
+    panel : DataFrame with ``baseline_population``
+        (see :func:`analysis.studies.evaluation.large_at`).
     outcome : outcome column.
     design : ``"twfe"`` (``large_x_post`` with unit and year effects), ``"did_2x2"``
         (pooled 2x2, term ``large:post``) or ``"event_study"`` (a ``large:event+e`` term,
@@ -405,7 +406,7 @@ def randomisation_inference(
     Examples
     --------
     >>> from analysis import randomisation_inference
-    >>> from analysis.synthetic import simulate_panel
+    >>> from analysis.data.synthetic.generator import simulate_panel
     >>> ri = randomisation_inference(simulate_panel(1).panel, "wmo_per_1000", draws=199,
     ...                              wild_draws=99)
     >>> list(ri.table["method"].str.split(" ").str[0])
@@ -424,7 +425,7 @@ def randomisation_inference(
                          f"thresholds={thresholds}, the range it is treated as drawn from")
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
-    from analysis.evaluation import large_at
+    from analysis.studies.evaluation import large_at
 
     for column in (schema.BASELINE_POPULATION, outcome, entity, time):
         if column not in panel.columns:

@@ -1,0 +1,324 @@
+"""Build the harmonised panel: raw files -> validated panel -> one year's boundaries -> parquet.
+
+``data/raw`` is immutable input with a manifest; ``data/processed`` is always rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.data import paths, schema
+from analysis.data.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.data.ownership import check_writable, claim
+from analysis.data.sources import read_json_object, read_v4_directory
+
+SOURCES = ("synthetic", "cbs", "statline")
+# The StatLine bundle has no population before 2015: its size classes are fixed in 2015.
+SOURCE_BASELINE_YEAR = {"statline": 2015}
+DEFAULT_BOUNDARY_YEAR = 2023
+# Bump when the panel's columns or meaning change, so stored panels are rebuilt.
+PANEL_FORMAT = 3
+
+
+class RawDataError(ValueError):
+    """Raw input is absent, incomplete or does not match its manifest."""
+
+
+@dataclass
+class BuildResult:
+    """A harmonised panel and where it was written."""
+
+    panel: pd.DataFrame
+    unharmonised: pd.DataFrame
+    path: Path
+    metadata: dict
+
+
+def verify_manifest(raw_dir: Path) -> dict:
+    """Check every file listed in ``manifest.json`` against its sha256; return the manifest."""
+    manifest_path = raw_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise RawDataError(f"{manifest_path} is missing: raw data needs its manifest")
+    manifest = read_json_object(manifest_path)
+    for name, entry in manifest.get("files", {}).items():
+        file = raw_dir / name
+        if not file.is_file():
+            raise RawDataError(f"{file} is listed in the manifest but missing")
+        if sha256_file(file) != entry["sha256"]:
+            raise RawDataError(
+                f"{file} does not match its manifest sha256: raw data is immutable "
+                "(regenerate the synthetic default with `python -m analysis synthesize`)"
+            )
+    return manifest
+
+
+def ensure_synthetic_raw(raw_dir: Path = paths.SYNTHETIC_RAW) -> dict:
+    """Write the synthetic default if it is not there yet; verify it either way."""
+    if not (raw_dir / "manifest.json").is_file():
+        from analysis.data.synthetic.raw import write_synthetic_raw
+
+        check_writable(raw_dir, replaced=True)  # never replace a user's folder
+        write_synthetic_raw(raw_dir)
+    return verify_manifest(raw_dir)
+
+
+def load_raw_panel(source: str, raw_dir: Path | None = None):
+    """The unharmonised panel (each year on its own boundaries) and its boundary history."""
+    from analysis.data.boundaries import load_boundary_history
+
+    if source == "synthetic":
+        raw_dir = raw_dir or paths.SYNTHETIC_RAW
+        manifest = ensure_synthetic_raw(raw_dir)
+        raw = read_v4_directory(raw_dir, manifest["measures"])
+        history = load_boundary_history(raw_dir / "codes-RegioS.json")
+        return raw, history, manifest
+    if source == "cbs":
+        from analysis.data.cbs.panel import build_cbs_panel  # the CBS client's table catalogue
+
+        raw_dir = raw_dir or paths.CBS_RAW
+        return build_cbs_panel(raw_dir)
+    if source == "statline":
+        from analysis.data.statline.panel import build_statline_panel  # vendored real CBS tables
+
+        return build_statline_panel(raw_dir or paths.STATLINE_RAW)
+    raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+
+
+def build_panel(
+    source: str = "synthetic",
+    *,
+    raw_dir: Path | None = None,
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    baseline_year: int | None = None,
+    out_dir: Path | None = None,
+) -> BuildResult:
+    """Build the harmonised panel from raw files and write it to ``data/processed``.
+
+    Parameters
+    ----------
+    source : {"synthetic", "cbs", "statline"}
+        The embedded synthetic default, CBS tables cached by ``python -m analysis fetch``,
+        or the real CBS StatLine tables vendored in ``data/raw/statline``.
+    boundary_year : int
+        Every year is mapped onto the municipal boundaries of 1 January of this year.
+    baseline_year : int, optional
+        Size classes and the treatment intensity are fixed in this year; default 2014,
+        and 2015 for ``statline`` (its first year with a population figure).
+
+    Examples
+    --------
+    >>> result = build_panel("synthetic", out_dir=Path("/tmp/processed"))  # doctest: +SKIP
+    >>> result.panel["municipality"].nunique()  # doctest: +SKIP
+    342
+    """
+    from analysis.data.harmonise import harmonise_to_boundaries
+    from analysis.data.rates_and_sizes import add_rates
+    from analysis.data.validation import validate_panel
+
+    check_writable(out_dir or paths.PROCESSED)  # before any work: a user's folder stays as it is
+    if baseline_year is None:
+        baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
+    raw, history, manifest = load_raw_panel(source, raw_dir)
+    _check_years(raw, boundary_year=boundary_year, baseline_year=baseline_year)
+    # each source provides part of the vocabulary (synthetic: no youth population 0-22)
+    counts = [c for c in schema.COUNTS if c in raw]
+    denominators = [d for d in schema.DENOMINATORS if d in raw]
+    for year, frame in raw.groupby(schema.YEAR):
+        validate_panel(
+            frame,
+            known_codes=history.municipalities_on(int(year)),
+            counts=counts,
+            denominators=denominators,
+        )
+    roles = {**source_text_roles(raw), **manifest.get("roles", {})}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = harmonise_to_boundaries(
+            raw, boundary_year, history, baseline_year=baseline_year, roles=roles
+        )
+    for warning in caught:  # shown to the caller as usual, and kept in the sidecar
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    panel = add_intensity(panel, baseline_year)
+    panel = add_rates(panel)
+    panel.attrs.update(
+        source=source,
+        seed=manifest.get("seed"),
+        synthetic=bool(manifest.get("synthetic", False)),
+        label=manifest.get("label", "CBS StatLine (Bron: CBS)"),
+        boundary_year=boundary_year,
+        baseline_year=baseline_year,
+    )
+    metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
+    metadata["build_warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+    path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
+    return BuildResult(panel, raw, path, metadata)
+
+
+def source_text_roles(raw: pd.DataFrame) -> dict[str, str]:
+    """Text columns of the toolkit's own sources (e.g. a provenance label) carried as text.
+
+    Harmonisation refuses any column without a role; a source's labels are joined across
+    merged parts (role ``text``), never dropped. A user's data declare roles themselves.
+    """
+    from analysis.data.harmonise import _structural
+
+    skip = set(_structural(raw.columns))
+    return {
+        c: "text"
+        for c in raw.columns
+        if c not in skip and not pd.api.types.is_numeric_dtype(raw[c])
+    }
+
+
+def _check_years(raw: pd.DataFrame, **years: int) -> None:
+    """Boundary and baseline years must be years the data covers."""
+    first, last = int(raw[schema.YEAR].min()), int(raw[schema.YEAR].max())
+    for option, year in years.items():
+        if not first <= year <= last:
+            flag = "--" + option.replace("_", "-")
+            raise ValueError(f"{flag} {year} is outside the data's years {first}-{last}")
+
+
+def add_intensity(panel: pd.DataFrame, baseline_year: int) -> pd.DataFrame:
+    """Budget change per inhabitant = harmonised budget change / baseline population."""
+    if schema.BUDGET_CHANGE not in panel:
+        return panel
+    base = panel[panel[schema.YEAR] == baseline_year].set_index(schema.MUNICIPALITY)
+    per_inhabitant = base[schema.BUDGET_CHANGE] / base[schema.POPULATION]
+    panel = panel.copy()
+    panel[schema.INTENSITY] = panel[schema.MUNICIPALITY].map(per_inhabitant)
+    return panel
+
+
+def panel_path(out_dir: Path, source: str, boundary_year: int) -> Path:
+    return out_dir / f"panel_{source}_{boundary_year}.parquet"
+
+
+def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
+    """Write parquet and its metadata sidecar atomically."""
+    path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"])
+    frame = panel.copy()
+    frame.attrs = {}
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    sidecar = json.dumps(metadata, indent=1, sort_keys=True) + "\n"
+    write_bytes_atomic(path.with_suffix(".json"), sidecar.encode())
+    return path
+
+
+def read_panel(
+    source: str = "synthetic",
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    out_dir: Path | None = None,
+) -> pd.DataFrame:
+    """Read a built panel, building it first when absent or older than its raw files.
+
+    ``data/processed`` is always derived from ``data/raw``: a stored panel whose recorded
+    raw sha256 values differ from the raw manifest's (or from an older panel format) is
+    rebuilt rather than trusted.
+    """
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    sidecar = path.with_suffix(".json")
+    metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    if not path.is_file() or metadata is None or not _is_current(metadata, source):
+        if source == "csv":  # own data: only `build --source csv` knows the file and roles
+            raise FileNotFoundError(
+                f"{path} is missing or older than its input: run `python -m analysis build "
+                f"--source csv --input FILE --boundary-year {boundary_year}` first"
+            )
+        # A notebook's output must not depend on whether this call built the panel: the
+        # build's warnings go to the sidecar (``attrs["build_warnings"]``), not to stderr,
+        # and the panel is read back from disk exactly as a later call reads it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build_panel(source, boundary_year=boundary_year, out_dir=out_dir)
+        metadata = json.loads(sidecar.read_text())
+    panel = pd.read_parquet(path)
+    panel.attrs.update(
+        {k: metadata[k] for k in ("source", "synthetic", "label", "boundary_year", "baseline_year")}
+    )
+    panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
+    panel.attrs["build_warnings"] = metadata.get("build_warnings", [])
+    return panel
+
+
+def read_current_panel(
+    source: str = "synthetic",
+    boundary_year: int = DEFAULT_BOUNDARY_YEAR,
+    baseline_year: int | None = None,
+    out_dir: Path | None = None,
+) -> BuildResult | None:
+    """The stored embedded panel (synthetic, statline) when up to date for these options.
+
+    Up to date: same panel format, boundary and baseline year, and raw sha256 values equal
+    to the raw manifest's. A CBS panel is never reported current here (its sidecar does not
+    pin the cache it was built from), so ``run --source cbs`` rebuilds it.
+    """
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    sidecar = path.with_suffix(".json")
+    if source not in ("synthetic", "statline") or not path.is_file() or not sidecar.is_file():
+        return None
+    if baseline_year is None:
+        baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
+    try:
+        metadata = json.loads(sidecar.read_text())
+    except ValueError:
+        return None  # a damaged sidecar: rebuild
+    if metadata.get("baseline_year") != baseline_year or not _is_current(metadata, source):
+        return None
+    panel = read_panel(source, boundary_year, out_dir)
+    raw, _, _ = load_raw_panel(source)
+    return BuildResult(panel, raw, path, metadata)
+
+
+def _is_current(metadata: dict, source: str) -> bool:
+    if metadata.get("panel_format") != PANEL_FORMAT:
+        return False
+    if source == "cbs":
+        return True  # CBS raw files are checked against their manifests when built
+    if source == "csv":  # own data: current while the input file is unchanged
+        source_file = Path(metadata.get("input", ""))
+        recorded = metadata.get("raw_files_sha256", {}).get(f"input/{source_file.name}")
+        return source_file.is_file() and sha256_file(source_file) == recorded
+    raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
+    if raw is None:
+        return False
+    manifest_path = raw / "manifest.json"
+    if not manifest_path.is_file():
+        return False
+    manifest = read_json_object(manifest_path)
+    current = {n: e["sha256"] for n, e in manifest.get("files", {}).items()}
+    return metadata.get("raw_files_sha256") == current
+
+
+def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dict:
+    combined = panel.loc[panel["n_combined"] > 1, schema.MUNICIPALITY].nunique()
+    return {
+        "panel_format": PANEL_FORMAT,
+        "source": source,
+        "synthetic": bool(manifest.get("synthetic", False)),
+        "label": manifest.get("label", "CBS StatLine (Bron: CBS)"),
+        "boundary_year": boundary_year,
+        "baseline_year": baseline_year,
+        "raw_manifest": {k: manifest.get(k) for k in ("source", "generator_version", "seed")},
+        "raw_files_sha256": {n: e["sha256"] for n, e in manifest.get("files", {}).items()},
+        "municipalities_per_year_raw": raw.groupby(schema.YEAR).size().astype(int).to_dict(),
+        "municipalities_per_year_harmonised": panel.groupby(schema.YEAR)
+        .size()
+        .astype(int)
+        .to_dict(),
+        "units_combining_several_codes": int(combined),
+        "rows_incomplete": int(panel["incomplete"].sum()) if "incomplete" in panel else 0,
+        # CBS source only: which tables fed the panel and where a series switches edition
+        "tables": manifest.get("tables", {}),
+        "seams": manifest.get("seams", []),
+        "columns_left_out": manifest.get("columns_left_out", []),
+        # StatLine source only: population routes, regions left out, figures not placed
+        **({"statline": manifest["statline"]} if "statline" in manifest else {}),
+    }

@@ -1,0 +1,158 @@
+"""The panel's vocabulary: column names, outcomes, size classes, CBS special values.
+
+Every stage (sources -> panel -> designs -> notebooks) speaks these names, so a design
+written for the synthetic default runs unchanged on a panel built from real CBS data.
+
+One row per municipality and year (``MUNICIPALITY``, ``YEAR``). Outcomes are *rates*
+computed from a count (numerator) and a population (denominator); harmonisation sums
+the counts and recomputes rates, never averages them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MUNICIPALITY = "municipality"  # CBS gemeente code, GMxxxx
+NAME = "name"
+YEAR = "year"  # reference year; stocks are measured on 1 January or as a year average
+PROVINCE = "province"  # CBS province code, PVxx (12 provinces: few clusters)
+
+REFORM_YEAR = 2015  # Jeugdwet, Wmo 2015 and Participatiewet took effect on 1 January 2015
+BASELINE_YEAR = 2014  # size classes and treatment intensity are fixed in this year
+LARGE_THRESHOLD = 50_000  # "small" municipalities: under 50,000 inhabitants
+
+# CBS size classes (gemeentegrootteklassen) used in SCP reporting, in inhabitants.
+SIZE_CLASS_EDGES = (20_000, 50_000, 100_000)
+SIZE_CLASSES = ("<20k", "20-50k", "50-100k", ">=100k")
+SIZE_CLASS = "size_class"
+LARGE = "large"  # True when baseline population >= LARGE_THRESHOLD
+BASELINE_POPULATION = "baseline_population"
+INTENSITY = "budget_change_per_inhabitant"  # euro per inhabitant, a baseline characteristic
+# The intensity's numerator: change in the social-domain budget 2015 vs 2014 in euro. Kept as
+# a count so it can be summed across mergers; divided by baseline population after harmonising.
+BUDGET_CHANGE = "budget_change_eur"
+# Totals that may be negative but add up across mergers like counts do.
+SIGNED_TOTALS = (BUDGET_CHANGE,)
+
+POPULATION = "population"  # inhabitants on 1 January
+POPULATION_0_17 = "population_0_17"
+POPULATION_18_64 = "population_18_64"
+# Real StatLine panel (analysis.data.statline): young people aged 0-22, the reference of CBS's
+# youth care percentage, and inhabitants aged 15+ of the bijstand tables.
+YOUTH_POPULATION = "youth_population"
+POPULATION_15PLUS = "population_15plus"
+DENOMINATORS = (POPULATION, POPULATION_0_17, POPULATION_18_64, YOUTH_POPULATION, POPULATION_15PLUS)
+
+STATUS_SUFFIX = "_status"  # e.g. "bijstand_recipients_status": why a count is missing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rate outcome: ``numerator / denominator * per``."""
+
+    name: str
+    numerator: str
+    denominator: str
+    per: float
+    label: str
+    unit: str
+
+
+OUTCOMES: dict[str, Outcome] = {
+    o.name: o
+    for o in (
+        Outcome(
+            "bijstand_per_1000",
+            "bijstand_recipients",
+            POPULATION_18_64,
+            1000.0,
+            "Welfare (bijstand) recipients",
+            "per 1,000 inhabitants aged 18-64",
+        ),
+        Outcome(
+            "youth_care_per_1000",
+            "youth_care_users",
+            POPULATION_0_17,
+            1000.0,
+            "Young people with youth care (Jeugdwet)",
+            "per 1,000 inhabitants aged 0-17",
+        ),
+        Outcome(
+            "wmo_per_1000",
+            "wmo_clients",
+            POPULATION,
+            1000.0,
+            "Wmo clients (social support)",
+            "per 1,000 inhabitants",
+        ),
+        Outcome(
+            "spending_per_inhabitant",
+            "social_spending_keur",
+            POPULATION,
+            1000.0,  # numerator in thousands of euro -> euro per inhabitant
+            "Social-domain spending",
+            "euro per inhabitant",
+        ),
+        # real StatLine panel (analysis.data.statline)
+        Outcome(
+            "youth_care_per_1000_0_22",
+            "youth_care_users",
+            YOUTH_POPULATION,
+            1000.0,
+            "Young people with youth care (Jeugdwet)",
+            "per 1,000 young people aged 0-22",
+        ),
+        Outcome(
+            "bijstand_per_1000_15plus",
+            "bijstand_recipients",
+            POPULATION_15PLUS,
+            1000.0,
+            "Welfare (bijstand) recipients",
+            "per 1,000 inhabitants aged 15+",
+        ),
+        Outcome(
+            "youth_care_cost_per_inhabitant",
+            "youth_care_cost",
+            POPULATION,
+            1000.0,  # x 1,000 euro -> euro per inhabitant
+            "Youth care costs (realised)",
+            "euro per inhabitant",
+        ),
+        Outcome(
+            "wmo_spending_per_inhabitant",
+            "wmo_spending",
+            POPULATION,
+            1000.0,  # x 1,000 euro -> euro per inhabitant
+            "Wmo spending (realised)",
+            "euro per inhabitant",
+        ),
+    )
+}
+# Counts without a rate outcome in the panel: old-law youth care and AWBZ indications
+# (2011-2014) have no population beside them; they are summed across mergers like counts.
+EXTRA_COUNTS = ("youth_care_users_pre2015", "awbz_youth_indications")
+COUNTS = tuple(dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS]))
+
+# CBS special values ("speciale tekens") and the v4 ValueAttribute codes. None may
+# ever become 0: the value becomes missing and the code is kept in a status column.
+CBS_SPECIAL_VALUES: dict[str, str] = {
+    ".": "not available",
+    "x": "confidential",
+    "-": "nil or not applicable",  # CBS "nihil"; kept missing so a user decides
+    "?": "unreliable",
+    "Impossible": "impossible (e.g. the municipality did not exist that year)",
+    "Confidential": "confidential",
+    "NotAvailable": "not available",
+    "Unreliable": "unreliable",
+}
+
+
+def size_class(population: pd.Series | np.ndarray) -> pd.Categorical:
+    """CBS size class of each population figure: <20k, 20-50k, 50-100k, >=100k."""
+    pop = np.asarray(population, dtype=float)
+    codes = np.searchsorted(np.asarray(SIZE_CLASS_EDGES, dtype=float), pop, side="right")
+    codes = np.where(np.isnan(pop), -1, codes)
+    return pd.Categorical.from_codes(codes, categories=list(SIZE_CLASSES), ordered=True)

@@ -1,0 +1,424 @@
+"""``python -m analysis report``: execute the notebooks and render a browsable HTML report.
+
+Each notebook in ``notebooks/`` is executed with papermill (its ``parameters`` cell
+receives source, boundary year, outcomes and threshold), several at once on the
+available cores (``analysis.reporting.execute``), rendered to HTML with
+nbconvert (figures embedded), and listed on an index page with its title, its one-line
+finding and its first figure. Everything is written to a staging folder first and
+swapped into ``data/processed/report/`` at the end, so a failed run never leaves a
+half report behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import html
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from analysis.data import paths, schema
+from analysis.data.io import replace_directory, write_bytes_atomic
+from analysis.data.ownership import MARKER, check_writable, marker_bytes
+
+NOTEBOOKS = paths.ROOT / "notebooks"
+FINDING_MIME = "application/vnd.decentralisation.finding+json"
+KERNEL = "python3"
+
+
+class FindingDisplay:
+    """A notebook's one-line finding; the report puts it on the index page."""
+
+    def __init__(self, text: str) -> None:
+        self.text = " ".join(text.split())
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {
+            "text/plain": f"Finding: {self.text}",
+            "text/markdown": f"**Finding:** {self.text}",
+            FINDING_MIME: {"finding": self.text},
+        }
+
+
+def finding(text: str) -> FindingDisplay:
+    """Mark the one-line finding of a notebook (display it as a cell's last value)."""
+    return FindingDisplay(text)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One executed notebook in the report."""
+
+    name: str
+    title: str
+    finding: str
+    figures: int
+    html: Path
+    thumbnail: Path | None
+
+
+# The rates each source's notebooks show by default (the real bundle has no 18-64
+# population and no social-domain spending; it has costs and Wmo spending instead).
+SOURCE_OUTCOMES = {
+    "synthetic": [
+        "bijstand_per_1000", "youth_care_per_1000", "wmo_per_1000", "spending_per_inhabitant",
+    ],
+    "statline": [
+        "youth_care_per_1000_0_22", "youth_care_cost_per_inhabitant", "wmo_per_1000",
+        "wmo_spending_per_inhabitant", "bijstand_per_1000_15plus",
+    ],
+}
+# `report --source all` and `run`: one report, the real sections first.
+ALL_SOURCES = ("statline", "synthetic")
+
+
+def default_outcomes(source: str) -> list[str]:
+    """The outcomes a source's notebooks show when the ``outcomes`` parameter is None."""
+    return list(SOURCE_OUTCOMES.get(source, SOURCE_OUTCOMES["synthetic"]))
+
+
+def default_parameters(
+    source: str = "synthetic",
+    boundary_year: int = 2023,
+    outcomes: Sequence[str] | None = None,
+    threshold: int = schema.LARGE_THRESHOLD,
+) -> dict:
+    """The parameters every notebook's ``parameters`` cell accepts."""
+    return {
+        "source": source,
+        "boundary_year": int(boundary_year),
+        "outcomes": list(outcomes or default_outcomes(source)),
+        "threshold": int(threshold),
+    }
+
+
+def build_report(
+    parameters: dict | None = None,
+    out_dir: Path | None = None,
+    notebooks: Sequence[Path] | None = None,
+    progress: bool = False,
+    workers: int | None = None,
+) -> Path:
+    """Execute the notebooks into ``out_dir`` and write ``index.html``; return its path.
+
+    Parameters
+    ----------
+    parameters : dict, optional
+        Passed to every notebook's ``parameters`` cell (see :func:`default_parameters`).
+    out_dir : Path, optional
+        Default ``data/processed/report``. Replaced as a whole when the run succeeds.
+    notebooks : sequence of Path, optional
+        Default: every ``notebooks/NN_*.ipynb`` in order.
+    workers : int, optional
+        Notebooks executed at once; default the available cores.
+
+    Examples
+    --------
+    >>> index = build_report(default_parameters("synthetic"))  # doctest: +SKIP
+    """
+    from analysis.reporting.execute import execute_notebooks
+
+    parameters = parameters or default_parameters()
+    out_dir = Path(out_dir or paths.PROCESSED / "report")
+    notebooks = list(notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS}")
+    check_writable(out_dir, replaced=True)  # the old report is swapped out as a whole
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
+    try:
+        runs = execute_notebooks(
+            notebooks, staging, parameters, workers=workers, kernel=KERNEL, progress=progress
+        )
+        with contextlib.closing(runs):  # on an error, wait for running notebooks first
+            # render each notebook as it finishes, while the others still run
+            rendered = {source: _render(executed, staging) for source, executed in runs}
+        pages = [rendered[Path(source)] for source in notebooks]
+        (staging / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
+        (staging / "pages.json").write_text(_pages_json(pages, parameters), encoding="utf-8")
+        _mark(staging)
+        replace_directory(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "index.html"
+
+
+def _mark(staging: Path) -> None:
+    """List every file of the report in its marker: only those may be replaced next time."""
+    names = {p.name for p in staging.iterdir()}
+    write_bytes_atomic(staging / MARKER, marker_bytes(names))
+
+
+def _render(executed: Path, staging: Path) -> Page:
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(executed, as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    page = staging / f"{executed.stem}.html"
+    page.write_text(body, encoding="utf-8")
+    images = [
+        output["data"]["image/png"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+    thumbnail = None
+    if images:
+        thumbnail = staging / "figures" / f"{executed.stem}.png"
+        thumbnail.parent.mkdir(exist_ok=True)
+        thumbnail.write_bytes(base64.b64decode(images[0]))
+    return Page(
+        executed.stem,
+        _title(notebook, executed.stem),
+        _finding(notebook),
+        len(images),
+        page,
+        thumbnail,
+    )
+
+
+def _pages_json(pages: list[Page], parameters: dict) -> str:
+    rows = [
+        {"name": p.name, "title": p.title, "finding": p.finding, "figures": p.figures,
+         "html": p.html.name, "thumbnail": p.thumbnail.name if p.thumbnail else None}
+        for p in pages
+    ]
+    return json.dumps({"parameters": parameters, "pages": rows}, indent=1) + "\n"
+
+
+def build_full_report(
+    sources: Sequence[str] = ALL_SOURCES,
+    out_dir: Path | None = None,
+    boundary_year: int = 2023,
+    threshold: int = schema.LARGE_THRESHOLD,
+    notebooks: Sequence[Path] | None = None,
+    progress: bool = False,
+) -> Path:
+    """One report with a section per source: every notebook run on each, one index.
+
+    Real sections are labelled REAL CBS DATA with the tables and the manifest they
+    come from; synthetic sections are labelled SYNTHETIC (their notebooks show the
+    truth beside each estimate). Each source's pages go to ``<out_dir>/<source>/``;
+    the whole folder is swapped in at the end, so a failure leaves the old report.
+
+    Examples
+    --------
+    >>> index = build_full_report(("statline", "synthetic"))  # doctest: +SKIP
+    """
+    out_dir = Path(out_dir or paths.PROCESSED / "report")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
+    try:
+        sections = []
+        for source in sources:
+            parameters = default_parameters(source, boundary_year, None, threshold)
+            build_report(parameters, staging / source, notebooks, progress)
+            listed = json.loads((staging / source / "pages.json").read_text(encoding="utf-8"))
+            sections.append((source, listed["pages"], parameters))
+        (staging / "index.html").write_text(_full_index(sections), encoding="utf-8")
+        _mark(staging)
+        replace_directory(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "index.html"
+
+
+def source_banner(source: str) -> str:
+    """The label a report section carries: what the data are and where they come from."""
+    if source == "synthetic":
+        return ("SYNTHETIC DATA: generated by analysis.synthetic, not CBS figures; each "
+                "estimate is shown beside the known truth.")
+    if source == "statline":
+        manifest = paths.RAW / "statline" / "manifest.json"
+        tables = sorted({e.get("table", "") for e in _manifest_files(manifest)} - {""})
+        return ("REAL CBS DATA: CBS StatLine tables " + ", ".join(tables)
+                + " (Bron: CBS, licence CC BY 4.0), as vendored in data/raw/statline; "
+                "files, sources and sha256 in data/raw/statline/manifest.json.")
+    return "Data: CBS StatLine (Bron: CBS), fetched by `python -m analysis fetch`."
+
+
+def _manifest_files(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the vendored CBS bundle is incomplete")
+    return list(json.loads(path.read_text(encoding="utf-8")).get("files", {}).values())
+
+
+def _full_index(sections: list[tuple[str, list[dict], dict]]) -> str:
+    parts = []
+    for source, pages, parameters in sections:
+        items = []
+        for page in pages:
+            figure = (f'<img src="{source}/figures/{page["thumbnail"]}" '
+                      f'alt="first figure of {html.escape(page["title"])}">'
+                      if page["thumbnail"] else "")
+            items.append(
+                f'<section><h3><a href="{source}/{page["html"]}">{html.escape(page["title"])}'
+                f'</a></h3><p>{html.escape(page["finding"])}</p>'
+                f'<p class=meta>{page["figures"]} figure(s)</p>{figure}</section>'
+            )
+        title = "REAL CBS DATA" if source != "synthetic" else "SYNTHETIC DATA"
+        parts.append(
+            f'<h2 id="{source}">{title}</h2><p class="banner {source}">'
+            f"{html.escape(source_banner(source))}</p><p class=meta>Parameters: "
+            f"{html.escape(json.dumps(parameters))}</p>{''.join(items)}"
+        )
+    return _page("".join(parts))
+
+
+def _page(body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>2015 decentralisation: evaluation report</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+.banner {{ background: #fff3cd; border: 1px solid #e0c36a; padding: .6rem; }}
+.banner.statline {{ background: #d9f2e3; border-color: #4c9a6a; }}
+section {{ border-top: 1px solid #ccc; padding: .5rem 0; }}
+img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
+</style></head><body>
+<h1>What did the 2015 decentralisation do?</h1>
+{body}
+</body></html>
+"""
+
+
+def _title(notebook: nbformat.NotebookNode, fallback: str) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def _finding(notebook: nbformat.NotebookNode) -> str:
+    found = [
+        output["data"][FINDING_MIME]["finding"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if FINDING_MIME in output.get("data", {})
+    ]
+    return found[-1] if found else ""
+
+
+def _index(pages: list[Page], parameters: dict) -> str:
+    synthetic = parameters.get("source") == "synthetic"
+    banner = (
+        "SYNTHETIC DATA: every figure below comes from the embedded synthetic default, "
+        "not from CBS."
+        if synthetic
+        else source_banner(parameters.get("source", "cbs"))
+    )
+    items = []
+    for page in pages:
+        figure = (
+            f'<img src="figures/{page.thumbnail.name}" '
+            f'alt="first figure of {html.escape(page.title)}">'
+            if page.thumbnail
+            else ""
+        )
+        items.append(
+            f'<section><h2><a href="{page.html.name}">{html.escape(page.title)}</a></h2>'
+            f"<p>{html.escape(page.finding)}</p><p class=meta>{page.figures} figure(s)</p>"
+            f"{figure}</section>"
+        )
+    params = html.escape(json.dumps(parameters))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>2015 decentralisation: evaluation report</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+.banner {{ background: #fff3cd; border: 1px solid #e0c36a; padding: .6rem; }}
+section {{ border-top: 1px solid #ccc; padding: .5rem 0; }}
+img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
+</style></head><body>
+<h1>What did the 2015 decentralisation do?</h1>
+<p class="banner">{html.escape(banner)}</p>
+<p class=meta>Parameters: {params}</p>
+{"".join(items)}
+</body></html>
+"""
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    """``python -m analysis report``; also makes ``run`` end with the report."""
+    from analysis.data.build import SOURCES
+
+    parser = sub.add_parser("report", help="execute the notebooks into an HTML report")
+    parser.add_argument(
+        "--source", choices=["all", *SOURCES], default="all",
+        help="all (default): the real CBS bundle and the synthetic default in one report",
+    )
+    parser.add_argument("--boundary-year", type=int, default=2023)
+    parser.add_argument("--threshold", type=int, default=schema.LARGE_THRESHOLD)
+    parser.add_argument(
+        "--outcomes", nargs="+", choices=list(schema.OUTCOMES), default=None,
+        help="one source only: these outcomes instead of the source's own",
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, default=None, help="default data/processed/report"
+    )
+    parser.set_defaults(handler=cmd_report)
+    if "run" in sub.choices:
+        run = sub.choices["run"]
+        run.add_argument(
+            "--no-report", action="store_true", help="stop after the summary, skip the notebooks"
+        )
+        run.set_defaults(after_run=_report_after_run)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.data.build import read_panel
+    from analysis.reporting.execute import NotebookFailed
+
+    sources = _sources(args.source)
+    check_writable(getattr(args, "report_dir", None) or paths.PROCESSED / "report", replaced=True)
+    # Build each panel here if it is missing or stale (a no-op when it is up to date), so
+    # the notebooks running side by side do not each build it.
+    for source in sources:
+        read_panel(source, args.boundary_year)
+    try:
+        if len(sources) > 1 or not getattr(args, "outcomes", None):
+            print(f"executing the notebooks on {', '.join(sources)} ...", flush=True)
+            index = build_full_report(
+                sources, out_dir=getattr(args, "report_dir", None),
+                boundary_year=args.boundary_year,
+                threshold=getattr(args, "threshold", schema.LARGE_THRESHOLD), progress=True,
+            )
+        else:
+            parameters = default_parameters(
+                args.source,
+                args.boundary_year,
+                args.outcomes,
+                getattr(args, "threshold", schema.LARGE_THRESHOLD),
+            )
+            print(f"executing the notebooks with {json.dumps(parameters)} ...", flush=True)
+            index = build_report(
+                parameters, out_dir=getattr(args, "report_dir", None), progress=True
+            )
+    except NotebookFailed as exc:
+        print(f"error: {exc}; no report was written", file=sys.stderr)
+        return 2
+    print(f"report index: {index}")
+    args.report_index = index  # for the closing summary of ``run``
+    return 0
+
+
+def _sources(source: str) -> tuple[str, ...]:
+    return ALL_SOURCES if source == "all" else (source,)
+
+
+def _report_after_run(args: argparse.Namespace) -> int:
+    if args.no_report:
+        return 0
+    return cmd_report(args)
