@@ -4,8 +4,8 @@ Every estimator works on the *demeaned, weighted* system: ``X`` (N x k) and the
 residuals ``u`` after the fixed effects are projected out and both sides are
 multiplied by the square root of the regression weights. ``bread`` is
 ``(X'X)^-1``. Each class states its small-sample correction in ``correction``
-and the convention it matches; ``tests/inference/test_covariance.py`` shows the match against statsmodels,
-pyfixest and linearmodels.
+and the convention it matches; ``tests/inference/test_covariance.py`` shows the match
+against statsmodels, pyfixest and linearmodels.
 
 Conventions (N observations, k slope coefficients, G clusters):
 

@@ -19,8 +19,8 @@ The fixed effects stay absorbed: with ``S`` the dummies of the effects *not* nes
 the clusters, residualised on the nested ones, ``H = X B X' + P_S`` gives the same ``V``,
 degrees of freedom and HTZ test as the full dummy design, because the residuals and the
 demeaned regressors are orthogonal to the nested dummies (Pustejovsky & Tipton 2018,
-Theorem 2). ``tests/inference/test_cr2.py`` checks this against clubSandwich for ``lm()`` with factor
-dummies and for ``plm(model = "within")``, which agree with each other to 1e-12.
+Theorem 2). ``tests/inference/test_cr2.py`` checks this against clubSandwich for ``lm()``
+with factor dummies and for ``plm(model = "within")``, which agree with each other to 1e-12.
 
 Unweighted least squares only (clubSandwich's weighted CR2 uses another working model);
 the dense dummies of the non-nested effects must fit in memory (N x levels).

@@ -22,12 +22,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from analysis.data import paths, schema
 from analysis.data.io import replace_directory, write_bytes_atomic
 from analysis.data.ownership import MARKER, check_writable, marker_bytes
+
+if TYPE_CHECKING:  # nbformat costs 1.5 s to import (its JSON-schema validator); every
+    import nbformat  # notebook kernel imports this module for default_outcomes
 
 NOTEBOOKS = paths.ROOT / "notebooks"
 FINDING_MIME = "application/vnd.decentralisation.finding+json"
@@ -158,6 +160,7 @@ def _mark(staging: Path) -> None:
 
 
 def _render(executed: Path, staging: Path) -> Page:
+    import nbformat
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(executed, as_version=4)

@@ -3,8 +3,8 @@
 Replications ``r = 0..R-1`` draw ``simulate_panel(seed=r)`` (the geography, and with it
 every true effect, stays fixed; the unit effects and AR(1) errors are redrawn). The
 estimand of each design is that design run on the ``true_effect__<outcome>`` column
-(``analysis.data.synthetic.generator``'s definition; ``tests/designs/test_designs.py`` checks it against the
-DGP formula by hand):
+(``analysis.data.synthetic.generator``'s definition; ``tests/designs/test_designs.py``
+checks it against the DGP formula by hand):
 
 * ``did_2x2`` and ``twfe`` on ``large x post``: the post-2015 mean effect of large minus
   small municipalities (ramp-weighted);
