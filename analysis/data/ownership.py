@@ -37,6 +37,7 @@ _SHOWN = 3  # foreign names quoted in the error line
 # leftovers of an interrupted atomic write.
 _TOOLKIT_NAMES = re.compile(
     r"panel_[a-z]+_\d{4}\.(parquet|json)|summary_[a-z]+\.md|report|index\.html|figures"
+    r"|notebook_cache|[a-z]+-\d\d_[\w-]+\.ipynb"
     r"|\d\d_[\w-]+\.(html|ipynb)|\d{5}[A-Za-z]{3}|\..+\.tmp|\.report-\w+|\..+\.old|.+\.partial"
 )
 

@@ -25,7 +25,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.reporting.notebook_cache import NotebookCache
 
 KERNEL = "python3"
 LOG_TAIL = 2000  # characters of the kernel's log quoted when a notebook fails
@@ -50,6 +55,7 @@ def execute_notebooks(
     workers: int | None = None,
     kernel: str = KERNEL,
     progress: bool = False,
+    cache: NotebookCache | None = None,
 ) -> Iterator[tuple[Path, Path]]:
     """Execute each notebook into ``out_dir/<name>``; yield ``(source, executed)`` as each ends.
 
@@ -62,6 +68,9 @@ def execute_notebooks(
         notebook) they run one after another in this process.
     progress
         Report progress on stderr: a bar on a terminal, else one line per notebook.
+    cache
+        Reuse a stored execution whose inputs are unchanged
+        (:class:`~analysis.reporting.notebook_cache.NotebookCache`); None executes all.
 
     Raises
     ------
@@ -75,35 +84,83 @@ def execute_notebooks(
     ...                                       Path("/tmp/out"), {}):  # doctest: +SKIP
     ...     print(source.name, done)
     """
-    notebooks = [Path(n) for n in notebooks]
-    workers = min(workers or available_cores(), len(notebooks))
-    report = _Progress(len(notebooks), progress)
-    jobs = [(n, Path(out_dir) / n.name) for n in notebooks]
+    jobs = [Job(Path(n), Path(out_dir) / Path(n).name, dict(parameters)) for n in notebooks]
+    for job in execute_jobs(jobs, workers=workers, kernel=kernel, progress=progress, cache=cache):
+        yield job.notebook, job.target
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to execute into ``target`` with its own ``parameters``."""
+
+    notebook: Path
+    target: Path
+    parameters: Mapping[str, object]
+
+
+def execute_jobs(
+    jobs: Sequence[Job],
+    *,
+    workers: int | None = None,
+    kernel: str = KERNEL,
+    progress: bool = False,
+    cache: NotebookCache | None = None,
+) -> Iterator[Job]:
+    """Execute notebooks with parameters of their own (e.g. two sources) in one pool.
+
+    Jobs are started in the order given (put the longest first: two cores then end
+    together), yielded as each ends; those ``cache`` holds with the same inputs are
+    yielded first, without a kernel. Raises :class:`NotebookFailed` like
+    :func:`execute_notebooks`.
+    """
+    report = _Progress(len(jobs), progress)
     try:
-        if workers <= 1:
-            for source, target in jobs:
-                seconds = run_notebook(source, target, dict(parameters), kernel)
-                report.done(source, seconds)
-                yield source, target
-            return
-        yield from _in_parallel(jobs, parameters, kernel, workers, report)
+        todo = []
+        for job in jobs:
+            hit = cache is not None and cache.restore(
+                job.notebook, job.target, job.parameters, kernel
+            )
+            if hit:
+                report.done(job.notebook, 0.0, reused=True, on=_on(job))
+                yield job
+            else:
+                todo.append(job)
+        workers = min(workers or available_cores(), len(todo))
+        runs = _one_by_one(todo, kernel, report) if workers <= 1 else _in_parallel(
+            todo, kernel, workers, report
+        )
+        for job in runs:
+            if cache is not None:
+                cache.store(job.notebook, job.target, job.parameters, kernel)
+            yield job
     finally:
         report.close()
 
 
-def _in_parallel(jobs, parameters, kernel, workers, report) -> Iterator[tuple[Path, Path]]:
+def _on(job: Job) -> str:
+    return str(job.parameters.get("source", ""))
+
+
+def _one_by_one(jobs, kernel, report) -> Iterator[Job]:
+    for job in jobs:
+        seconds = run_notebook(job.notebook, job.target, dict(job.parameters), kernel)
+        report.done(job.notebook, seconds, on=_on(job))
+        yield job
+
+
+def _in_parallel(jobs, kernel, workers, report) -> Iterator[Job]:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
     try:
-        pending: dict[Future, tuple[Path, Path]] = {
-            pool.submit(run_notebook, source, target, dict(parameters), kernel): (source, target)
-            for source, target in jobs
+        pending: dict[Future, Job] = {
+            pool.submit(run_notebook, j.notebook, j.target, dict(j.parameters), kernel): j
+            for j in jobs
         }
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: jobs.index(pending[f])):
-                source, target = pending.pop(future)
-                report.done(source, future.result())  # raises NotebookFailed
-                yield source, target
+                job = pending.pop(future)
+                report.done(job.notebook, future.result(), on=_on(job))  # raises NotebookFailed
+                yield job
     finally:
         # on failure or interruption: start nothing new, let running notebooks end
         pool.shutdown(wait=True, cancel_futures=True)
@@ -197,15 +254,19 @@ class _Progress:
 
             self.bar = tqdm(total=total, unit="notebook", desc="notebooks", file=self.stream)
 
-    def done(self, source: Path, seconds: float) -> None:
+    def done(self, source: Path, seconds: float, reused: bool = False, on: str = "") -> None:
+        """One notebook ended (``reused``: taken from the cache); ``on`` names its data."""
         self.count += 1
+        said = "inputs unchanged" if reused else f"{seconds:.1f} s"
+        said = f"{on}, {said}" if on else said
         if self.bar is not None:
-            self.bar.set_postfix_str(f"{source.stem} {seconds:.0f} s")
+            self.bar.set_postfix_str(f"{source.stem} {'reused' if reused else f'{seconds:.0f} s'}")
             self.bar.update(1)
         elif self.enabled:
             stamp = time.strftime("%H:%M:%S")
+            verb = "reused" if reused else "executed"
             print(
-                f"[{stamp}] executed {source.stem} ({self.count}/{self.total}, {seconds:.1f} s)",
+                f"[{stamp}] {verb} {source.stem} ({self.count}/{self.total}, {said})",
                 file=self.stream,
                 flush=True,
             )

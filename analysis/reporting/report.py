@@ -28,8 +28,12 @@ from analysis.data import paths, schema
 from analysis.data.io import replace_directory, write_bytes_atomic
 from analysis.data.ownership import MARKER, check_writable, marker_bytes
 
-if TYPE_CHECKING:  # nbformat costs 1.5 s to import (its JSON-schema validator); every
-    import nbformat  # notebook kernel imports this module for default_outcomes
+if TYPE_CHECKING:
+    # nbformat costs 1.5 s to import (its JSON-schema validator), and every notebook
+    # kernel imports this module (default_outcomes): only _render imports it
+    import nbformat
+
+    from analysis.reporting.notebook_cache import NotebookCache
 
 NOTEBOOKS = paths.ROOT / "notebooks"
 FINDING_MIME = "application/vnd.decentralisation.finding+json"
@@ -108,6 +112,7 @@ def build_report(
     notebooks: Sequence[Path] | None = None,
     progress: bool = False,
     workers: int | None = None,
+    cache: NotebookCache | None = None,
 ) -> Path:
     """Execute the notebooks into ``out_dir`` and write ``index.html``; return its path.
 
@@ -121,6 +126,8 @@ def build_report(
         Default: every ``notebooks/NN_*.ipynb`` in order.
     workers : int, optional
         Notebooks executed at once; default the available cores.
+    cache : NotebookCache, optional
+        Reuse executions whose inputs are unchanged (``run`` and ``report`` pass one).
 
     Examples
     --------
@@ -138,19 +145,24 @@ def build_report(
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
     try:
         runs = execute_notebooks(
-            notebooks, staging, parameters, workers=workers, kernel=KERNEL, progress=progress
-        )
+            notebooks, staging, parameters, workers=workers, kernel=KERNEL, progress=progress,
+            cache=cache,
+        )  # fmt: skip
         with contextlib.closing(runs):  # on an error, wait for running notebooks first
             # render each notebook as it finishes, while the others still run
             rendered = {source: _render(executed, staging) for source, executed in runs}
-        pages = [rendered[Path(source)] for source in notebooks]
-        (staging / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
-        (staging / "pages.json").write_text(_pages_json(pages, parameters), encoding="utf-8")
-        _mark(staging)
+        _write_section(staging, [rendered[Path(source)] for source in notebooks], parameters)
         replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
+
+
+def _write_section(folder: Path, pages: list[Page], parameters: dict) -> None:
+    """A source's index, its pages.json and the marker listing every file it wrote."""
+    (folder / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
+    (folder / "pages.json").write_text(_pages_json(pages, parameters), encoding="utf-8")
+    _mark(folder)
 
 
 def _mark(staging: Path) -> None:
@@ -205,6 +217,8 @@ def build_full_report(
     threshold: int = schema.LARGE_THRESHOLD,
     notebooks: Sequence[Path] | None = None,
     progress: bool = False,
+    workers: int | None = None,
+    cache: NotebookCache | None = None,
 ) -> Path:
     """One report with a section per source: every notebook run on each, one index.
 
@@ -212,21 +226,45 @@ def build_full_report(
     come from; synthetic sections are labelled SYNTHETIC (their notebooks show the
     truth beside each estimate). Each source's pages go to ``<out_dir>/<source>/``;
     the whole folder is swapped in at the end, so a failure leaves the old report.
+    The notebooks of all sources share one pool of ``workers``, the highest-numbered
+    (longest) first, and ``cache`` (see :func:`build_report`) skips unchanged ones.
 
     Examples
     --------
     >>> index = build_full_report(("statline", "synthetic"))  # doctest: +SKIP
     """
+    from analysis.reporting.execute import Job, execute_jobs
+
     out_dir = Path(out_dir or paths.PROCESSED / "report")
+    notebooks = list(notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
     try:
+        settings = {s: default_parameters(s, boundary_year, None, threshold) for s in sources}
+        for source in sources:
+            (staging / source).mkdir()
+        # the later notebooks (sensitivity and power, mergers) take longest: start them first
+        jobs = [
+            Job(notebook, staging / source / notebook.name, settings[source])
+            for notebook in reversed(notebooks)
+            for source in sources
+        ]
+        runs = execute_jobs(
+            jobs, workers=workers, kernel=KERNEL, progress=progress, cache=cache
+        )
+        with contextlib.closing(runs):  # on an error, wait for running notebooks first
+            rendered = {
+                (job.target.parent.name, job.notebook): _render(job.target, job.target.parent)
+                for job in runs
+            }
         sections = []
         for source in sources:
-            parameters = default_parameters(source, boundary_year, None, threshold)
-            build_report(parameters, staging / source, notebooks, progress)
+            pages = [rendered[source, notebook] for notebook in notebooks]
+            _write_section(staging / source, pages, settings[source])
             listed = json.loads((staging / source / "pages.json").read_text(encoding="utf-8"))
-            sections.append((source, listed["pages"], parameters))
+            sections.append((source, listed["pages"], settings[source]))
         (staging / "index.html").write_text(_full_index(sections), encoding="utf-8")
         _mark(staging)
         replace_directory(staging, out_dir)
@@ -383,9 +421,11 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.data.build import read_panel
     from analysis.reporting.execute import NotebookFailed
+    from analysis.reporting.notebook_cache import NotebookCache
 
     sources = _sources(args.source)
     check_writable(getattr(args, "report_dir", None) or paths.PROCESSED / "report", replaced=True)
+    check_writable(NotebookCache().folder)  # before any notebook runs, not after
     # Build each panel here if it is missing or stale (a no-op when it is up to date), so
     # the notebooks running side by side do not each build it.
     for source in sources:
@@ -397,6 +437,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 sources, out_dir=getattr(args, "report_dir", None),
                 boundary_year=args.boundary_year,
                 threshold=getattr(args, "threshold", schema.LARGE_THRESHOLD), progress=True,
+                cache=NotebookCache(),
             )
         else:
             parameters = default_parameters(
@@ -407,8 +448,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
             print(f"executing the notebooks with {json.dumps(parameters)} ...", flush=True)
             index = build_report(
-                parameters, out_dir=getattr(args, "report_dir", None), progress=True
-            )
+                parameters, out_dir=getattr(args, "report_dir", None), progress=True,
+                cache=NotebookCache(),
+            )  # fmt: skip
     except NotebookFailed as exc:
         print(f"error: {exc}; no report was written", file=sys.stderr)
         return 2
