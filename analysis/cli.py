@@ -104,20 +104,21 @@ def _build(args: argparse.Namespace):
     if args.source == "synthetic" and raw and not (raw / "manifest.json").exists():
         check_writable(raw, replaced=True)  # the synthetic default would be written there
     _step(f"building the {args.source} panel on {args.boundary_year} boundaries")
-    if args.source == "csv":
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.source == "csv":
             result = build_from_args(args)
-        for warning in caught:  # one plain line each, not a source-code excerpt
-            print(f"warning: {warning.message}", file=sys.stderr)
-        return result
-    return build_panel(
-        args.source,
-        raw_dir=args.raw_dir,
-        boundary_year=args.boundary_year,
-        baseline_year=args.baseline_year,
-        out_dir=args.out_dir,
-    )
+        else:
+            result = build_panel(
+                args.source,
+                raw_dir=args.raw_dir,
+                boundary_year=args.boundary_year,
+                baseline_year=args.baseline_year,
+                out_dir=args.out_dir,
+            )
+    for warning in caught:  # one plain line each, not a source-code excerpt
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return result
 
 
 def cmd_build(args: argparse.Namespace) -> int:
