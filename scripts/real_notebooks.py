@@ -19,6 +19,7 @@ import papermill
 from nbformat.v4 import new_markdown_cell
 
 from analysis.data.io import write_bytes_atomic
+from analysis.reporting.execute import kernel_config
 from analysis.reporting.report import KERNEL, NOTEBOOKS, default_parameters
 
 OUT = NOTEBOOKS / "real"
@@ -37,6 +38,7 @@ def execute(source: Path, parameters: dict) -> nbformat.NotebookNode:
         papermill.execute_notebook(
             str(source), str(target), parameters=parameters, kernel_name=KERNEL,
             cwd=str(source.parent), progress_bar=False,
+            config=kernel_config(),  # encrypted kernel channels, as `run` and `report` use
         )
         notebook = nbformat.read(target, as_version=4)
     notebook.metadata.pop("papermill", None)
