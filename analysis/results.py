@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.inference.wald import wald_chi2
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 TABLE_COLUMNS = [
@@ -104,6 +106,10 @@ class EstimationResult:
         t-tests, e.g. G-1 for clustered errors) and the chi-square p-value. With
         ``vcov="CR2"`` it is clubSandwich's approximate Hotelling T-squared test (HTZ):
         F scaled by (nu-q+1)/nu on (q, nu-q+1) degrees of freedom (``test="HTZ"``).
+        When V is singular up to rounding (e.g. more terms than clusters) the statistic
+        and p-values are NaN and ``note`` names the dependent terms
+        (:func:`analysis.inference.wald.wald_chi2`), instead of a p-value of 0 that
+        rounding error produced.
         """
         terms = list(terms)
         missing = [t for t in terms if t not in self.vcov.index]
@@ -113,7 +119,11 @@ class EstimationResult:
         b = np.array([estimates[t] if t in estimates else self.estimate(t) for t in terms])
         V = self.vcov.loc[terms, terms].to_numpy()
         q = len(terms)
-        chi2 = float(b @ np.linalg.solve(V, b))
+        chi2, singular = wald_chi2(b, V, terms)
+        df = float(self.extra.get("df_resid", np.inf))
+        if singular:
+            return {"terms": terms, "statistic": np.nan, "df": (q, df), "p_value": np.nan,
+                    "chi2": np.nan, "p_value_chi2": np.nan, "note": singular}  # fmt: skip
         small_sample = getattr(getattr(self.fit, "cov", None), "small_sample", None)
         if small_sample is not None:
             names = list(self.vcov.index)
@@ -121,7 +131,6 @@ class EstimationResult:
             htz = small_sample.htz(C, self.fit.coef, self.fit.vcov)
             return {"terms": terms, "test": "HTZ", **htz,
                     "p_value_chi2": float(stats.chi2.sf(htz["chi2"], q))}  # fmt: skip
-        df = float(self.extra.get("df_resid", np.inf))
         return {
             "terms": terms,
             "statistic": chi2 / q,
@@ -147,6 +156,8 @@ class EstimationResult:
                 f"pre-trend test (all leads = 0): F={pt['statistic']:.3f}, "
                 f"df={pt['df'][0]},{pt['df'][1]:g}, p={pt['p_value']:.4f}"
             )
+            if pt.get("note"):
+                lines.append(f"pre-trend test: {pt['note']}")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

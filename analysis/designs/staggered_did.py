@@ -21,6 +21,7 @@ from analysis.designs._cs_inference import (
 )
 from analysis.designs._cs_inference import vcov as if_vcov
 from analysis.designs._cs_panel import CSPanel, build_panel
+from analysis.inference.wald import wald_chi2
 from analysis.results import TABLE_COLUMNS, EstimationResult
 
 SE_TYPE = "influence function, clustered by unit"
@@ -133,6 +134,33 @@ def _result(
         design=design, outcome=outcome, table=table, vcov=V, n_obs=n * len(panel.periods),
         n_clusters=n_clusters, se_type=SE_TYPE, correction=CORRECTION, extra=extra,
     )  # fmt: skip
+
+
+def _small_cohorts(panel: CSPanel, n_covariates: int, control_group: str) -> CSPanel:
+    """R did's check: a cohort with fewer than 5 + (number of covariates) units.
+
+    A cohort's own noise enters the influence functions only as its units' deviations
+    from the cohort's mean change; with one unit there is none, so that cohort's
+    standard errors, bands and pre-tests are too small. Noted as R warns; a too small
+    never-treated group with ``control_group="never_treated"`` is refused, as R stops.
+    """
+    need = 5 + n_covariates
+    cohorts, sizes = np.unique(panel.cohort, return_counts=True)
+    small = [(g, n) for g, n in zip(cohorts, sizes, strict=True) if n < need]
+    if not small:
+        return panel
+    if control_group == "never_treated" and any(g == 0 for g, _ in small):
+        n_never = dict(small)[0]
+        raise ValueError(
+            f"staggered_did: only {n_never} never-treated unit(s), fewer than {need}: use "
+            "control_group='not_yet_treated' (R did stops here too)"
+        )
+    listed = ", ".join(f"{g:g} ({n} unit{'s' if n > 1 else ''})" for g, n in small)
+    note = (f"small cohorts, fewer than {need} units (R did warns likewise): {listed}; a "
+            "cohort's own noise enters its influence function only through its units' "
+            "deviations from the cohort mean (none with one unit), so its cells' standard "
+            "errors, bands and pre-tests are too small")  # fmt: skip
+    return replace(panel, notes=[*panel.notes, note])
 
 
 def _without_never_treated(panel: CSPanel, control_group: str, anticipation: int):
@@ -251,6 +279,7 @@ def staggered_did(
         raise ValueError(f"staggered_did: alpha must be in (0, 1), not {alpha}")
     panel = build_panel(df, outcome, entity, time, cohort, covariates, weights, cluster,
                         int(anticipation), unbalanced)  # fmt: skip
+    panel = _small_cohorts(panel, len(covariates), control_group)
     panel, groups = _without_never_treated(panel, control_group, int(anticipation))
     fit: ATTgt = att_gt(panel, control_group, int(anticipation), est_method, groups)
     n_rows = panel.n if panel.cluster is None else int(panel.cluster.max()) + 1
@@ -280,17 +309,19 @@ def staggered_did(
 
 
 def _wald(res: EstimationResult, terms: list[str]) -> dict[str, Any]:
-    """Chi-square test that all ``terms`` are 0 (R did's pre-test), F form for summary()."""
+    """Chi-square test that all ``terms`` are 0 (R did's pre-test), F form for summary().
+
+    As R did, no pre-test when the cells' covariance is singular, e.g. two one-unit
+    cohorts whose placebo cells share the same comparison units and base periods; here
+    also when it is singular up to rounding (:func:`analysis.inference.wald.wald_chi2`).
+    """
     idx = np.flatnonzero(res.table["term"].isin(terms).to_numpy())
     b = res.table["estimate"].to_numpy()[idx]
-    try:
-        chi2 = float(b @ np.linalg.solve(res.vcov.to_numpy()[np.ix_(idx, idx)], b))
-    except np.linalg.LinAlgError:
-        # as R did: no pre-test when the cells' covariance is singular (e.g. two one-unit
-        # cohorts whose placebo cells share the same comparison units and base periods)
+    chi2, singular = wald_chi2(b, res.vcov.to_numpy()[np.ix_(idx, idx)], terms)
+    if singular:
         return {"terms": terms, "statistic": np.nan, "df": (len(terms), np.inf),
                 "p_value": np.nan, "chi2": np.nan, "p_value_chi2": np.nan,
-                "note": "singular covariance of the pre-treatment cells: no pre-test"}  # fmt: skip
+                "note": singular}  # fmt: skip
     p = float(stats.chi2.sf(chi2, len(terms)))
     return {"terms": terms, "statistic": chi2 / len(terms), "df": (len(terms), np.inf),
             "p_value": p, "chi2": chi2, "p_value_chi2": p}  # fmt: skip
