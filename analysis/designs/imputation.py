@@ -21,14 +21,22 @@ def _dummies(codes: np.ndarray, k: int, rows: np.ndarray | None = None) -> sp.cs
     return sp.csr_matrix((np.ones(keep.sum()), (np.flatnonzero(keep), codes[keep])), shape=(n, k))
 
 
-def _check(df: pd.DataFrame, outcome: str, entity: str, time: str, cohort: str) -> pd.DataFrame:
-    missing = [c for c in (outcome, entity, time, cohort) if c not in df.columns]
+def _check(df: pd.DataFrame, outcome: str, entity: str, time: str, cohort: str,
+           cluster: str | None) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
+    """The columns used, rows with a missing id, period, outcome or cluster dropped (noted)."""
+    columns = list(dict.fromkeys(c for c in (entity, time, cohort, outcome, cluster) if c))
+    missing = [c for c in columns if c not in df.columns]
     if missing:
         raise KeyError(f"imputation_did: column(s) {missing} not in the data")
     for c in (outcome, time, cohort):
         if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             raise TypeError(f"imputation_did: column {c!r} must be numeric, found {df[c].dtype}")
-    data = df[[entity, time, cohort, outcome]].dropna(subset=[entity, time, outcome])
+    required = [c for c in (entity, time, outcome, cluster) if c]
+    data = df[columns].dropna(subset=required)
+    notes = []
+    if len(data) < len(df):
+        gaps = {c: int(df[c].isna().sum()) for c in required if df[c].isna().any()}
+        notes.append(f"dropped {len(df) - len(data)} row(s) with a missing value in {gaps}")
     if data.duplicated([entity, time]).any():
         raise ValueError(f"imputation_did: more than one row per {entity} and {time}")
     varies = data.groupby(entity)[cohort].nunique(dropna=False) > 1
@@ -37,7 +45,7 @@ def _check(df: pd.DataFrame, outcome: str, entity: str, time: str, cohort: str) 
             f"imputation_did: cohort column {cohort!r} changes over time within {entity} "
             f"{list(varies[varies].index[:5])}"
         )
-    return data.assign(**{cohort: data[cohort].fillna(0.0).astype(float)})
+    return data.assign(**{cohort: data[cohort].fillna(0.0).astype(float)}), notes
 
 
 def imputation_did(
@@ -49,6 +57,7 @@ def imputation_did(
     anticipation: int = 0,
     cluster: str | None = None,
     alpha: float = 0.05,
+    pretrends: int = 0,
 ) -> EstimationResult:
     """Imputation estimator of Borusyak, Jaravel and Spiess (2024) for staggered adoption.
 
@@ -59,7 +68,10 @@ def imputation_did(
     over all treated observations (``overall``) and per event time ``e = t - g >= 0``
     (``event:+e``). The point estimates equal Gardner's (2022) two-stage estimator
     (R ``did2s``, ``pyfixest.did2s``), whose GMM standard errors, clustered by
-    ``cluster`` (default the unit), are reported, without small-sample correction.
+    ``cluster`` (default the unit), are reported, without small-sample correction:
+    ``overall``'s from the pooled second stage (did2s ``second_stage="~d"``), each event
+    time's from the event-time second stage (``"~i(rel)"``). Rows with a missing unit,
+    period, outcome or cluster are dropped and counted in ``notes``.
 
     Identifying assumption: parallel trends in the untreated outcome for all units and
     periods (a two-way additive model ``Y_it(0) = a_i + l_t + e_it`` with mean-zero
@@ -78,6 +90,14 @@ def imputation_did(
     anticipation : observations in the ``anticipation`` periods before ``g`` are left out.
     cluster : cluster column for the standard errors (default ``entity``).
     alpha : 1 - confidence level.
+    pretrends : number of leads for Borusyak-Jaravel-Spiess's pre-trend test (their Test 1,
+        Stata ``did_imputation, pretrends(k)``): a separate regression on the untreated
+        observations only, with unit and period effects and dummies for the ``k`` periods
+        before ``g - anticipation``, clustered as ``cluster`` with :func:`analysis.twfe`'s
+        CR1 convention (fixest's small-sample correction, t(G-1)). Its coefficients are in
+        ``extra["pretrends"]`` and their joint F test in ``extra["pretrend_test"]``; they
+        are not table rows, since they come from another regression than the effects.
+        0 (the default) skips the test.
 
     Returns
     -------
@@ -97,8 +117,11 @@ def imputation_did(
     >>> bool(abs(res.estimate("overall") - 2.0) < 0.3)
     True
     """
-    data = _check(df, outcome, entity, time, cohort)
-    notes: list[str] = []
+    data, notes = _check(df, outcome, entity, time, cohort, cluster)
+    if isinstance(pretrends, bool) or not isinstance(pretrends, int | np.integer) or pretrends < 0:
+        raise ValueError(
+            f"imputation_did: pretrends must be a whole number >= 0, not {pretrends!r}"
+        )
     g, t = data[cohort].to_numpy(), data[time].to_numpy(float)
     treated = (g > 0) & (t >= g)
     window = (g > 0) & (t < g) & (t >= g - anticipation)
@@ -133,20 +156,22 @@ def imputation_did(
     ecode = np.full(len(y), -1)
     ecode[treated] = np.searchsorted(horizons, e)
     X2 = _dummies(np.maximum(ecode, 0), len(horizons), rows=treated)
-    counts = np.asarray(X2.sum(axis=0)).ravel()
-    beta = (X2.T @ u1) / counts
-    u2 = u1 - X2 @ beta
-    M = lu.solve((X1.T @ X2).toarray())  # (X10'X10)^-1 X1'X2
-    contrib = X2.multiply(u2[:, None]).toarray() - (X10 @ M) * u1[:, None]
+    # second stages: the pooled one (did2s "~d": overall) and per event time ("~i(rel)");
+    # each term's score uses its own second-stage residuals, as did2s fits them separately
+    Z = sp.hstack([sp.csr_matrix(treated.astype(float)[:, None]), X2]).tocsr()
+    counts_all = np.asarray(Z.sum(axis=0)).ravel()
+    est = (Z.T @ u1) / counts_all
+    counts = counts_all[1:]
+    u2 = u1 - X2 @ est[1:]
+    by_event = [np.where(ecode == h, u2, 0.0) for h in range(len(horizons))]
+    residuals = np.column_stack([np.where(treated, u1 - est[0], 0.0), *by_event])
+    M = lu.solve((X1.T @ Z).toarray())  # (X10'X10)^-1 X1'Z
+    contrib = residuals - (X10 @ M) * u1[:, None]
     clusters = pd.factorize(data[cluster or entity])[0]
-    S = np.zeros((clusters.max() + 1, len(horizons)))
+    S = np.zeros((clusters.max() + 1, Z.shape[1]))
     np.add.at(S, clusters, contrib)
-    score = S / counts
-    V = score.T @ score
-    w = counts / counts.sum()
-    est = np.concatenate([[beta @ w], beta])
-    R = np.vstack([w, np.eye(len(horizons))])
-    V_all = R @ V @ R.T
+    score = S / counts_all
+    V_all = score.T @ score
     se = np.sqrt(np.diag(V_all))
     z = stats.norm.ppf(1 - alpha / 2)
     terms = ["overall"] + [f"event:{h:+d}" for h in horizons]
@@ -157,10 +182,46 @@ def imputation_did(
     table = table.assign(n_obs=len(y), n_clusters=int(S.shape[0]), se_type=SE_TYPE,
                          correction=CORRECTION)[TABLE_COLUMNS]  # fmt: skip
     table["event_time"] = np.concatenate([[np.nan], horizons])
-    return EstimationResult(
+    result = EstimationResult(
         design="imputation_did", outcome=outcome, table=table,
         vcov=pd.DataFrame(V_all, index=terms, columns=terms), n_obs=len(y),
         n_clusters=int(S.shape[0]), se_type=SE_TYPE, correction=CORRECTION, notes=notes,
         extra={"df_resid": np.inf, "n_treated": int(treated.sum()), "treated_per_event": counts,
                "reform_year": "cohort's first treated period", "reference_event_time": None},
     )  # fmt: skip
+    if pretrends:
+        _add_pretrend_test(result, data[~treated], outcome, entity, time, cohort,
+                           anticipation, cluster, int(pretrends))  # fmt: skip
+    return result
+
+
+def _add_pretrend_test(result: EstimationResult, untreated: pd.DataFrame, outcome: str,
+                       entity: str, time: str, cohort: str, anticipation: int,
+                       cluster: str | None, k: int) -> None:  # fmt: skip
+    """BJS Test 1: lead dummies in a two-way regression on the untreated observations."""
+    from analysis.designs.twfe import twfe  # twfe imports the estimation core, not us
+
+    g, t = untreated[cohort].to_numpy(), untreated[time].to_numpy(float)
+    before = np.where(g > 0, g - anticipation - t, 0)  # periods before g - anticipation
+    leads = {f"lead_{j}": (before == j).astype(float) for j in range(1, k + 1)}
+    empty = [j for j, col in enumerate(leads.values(), start=1) if not col.any()]
+    if empty:
+        raise ValueError(
+            f"imputation_did: pretrends={k}, but no untreated observation lies {empty} "
+            "period(s) before treatment: use a smaller pretrends"
+        )
+    data = untreated.assign(**leads)
+    try:
+        fit = twfe(data, outcome, list(leads), entity=entity, time=time,
+                   cluster=cluster or "entity")  # fmt: skip
+    except ValueError as err:  # e.g. leads covering every untreated year of a cohort
+        raise ValueError(f"imputation_did: pretrends={k}: the pre-trend regression on the "
+                         f"untreated observations cannot be estimated: {err}") from err  # fmt: skip
+    table = fit.table.copy()
+    table["term"] = [f"event:-{j}" for j in range(1, k + 1)]
+    table["event_time"] = [-j for j in range(1, k + 1)]
+    test = fit.wald_test(list(leads))
+    test["terms"] = table["term"].tolist()
+    result.extra["pretrends"] = table
+    result.extra["pretrend_test"] = test
+    result.notes += [f"pre-trend test (untreated observations only): {n}" for n in fit.notes]
