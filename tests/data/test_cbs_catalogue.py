@@ -33,6 +33,7 @@ from analysis.data.cbs.fetch import TITLE_PREFIX, fetch_table
 from analysis.data.cbs.http import RetryPolicy
 from analysis.data.cbs.panel import build_cbs_panel, cached_tables, stitch, table_columns
 from analysis.data.cbs.v4files import CBSFormatError
+from analysis.data.paths import RAW
 
 pytestmark = pytest.mark.network
 FAST = RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.01, timeout=5.0)
@@ -75,8 +76,8 @@ def test_status_is_honest():
 # --------------------------------------------------------------------------- real files
 
 
-def _csv(shared_cbs, spec: TableSpec) -> tuple[list[str], list[dict[str, str]]]:
-    path = shared_cbs.parent / spec.confirmed_in
+def _csv(spec: TableSpec) -> tuple[list[str], list[dict[str, str]]]:
+    path = RAW / spec.confirmed_in  # vendored: a fresh clone has it without ../shared
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     return list(rows[0]), rows
@@ -86,11 +87,11 @@ CSV_CONFIRMED = [t for t, spec in CATALOGUE.items() if spec.confirmed_in]
 
 
 @pytest.mark.parametrize("table", CSV_CONFIRMED)
-def test_confirmed_keys_and_labels_are_in_the_real_csv(shared_cbs, table):
+def test_confirmed_keys_and_labels_are_in_the_real_csv(table):
     """Every topic key is a column of the real table, every named dimension is one, every
     category label occurs in it, and no dimension is left for the fetch to guess."""
     spec = CATALOGUE[table]
-    header, rows = _csv(shared_cbs, spec)
+    header, rows = _csv(spec)
     topics = {h for h in header if re.search(r"_\d+$", h)}  # cbsodata: keys as Key_<n>
     dims = set(header) - topics - {"ID"}
     named = {spec.region_dim, *(d for c in spec.columns for d in c.dims)}
@@ -112,9 +113,9 @@ def test_confirmed_keys_and_labels_are_in_the_real_csv(shared_cbs, table):
 
 
 @pytest.mark.parametrize("table", [t for t in CSV_CONFIRMED if not CATALOGUE[t].single_year])
-def test_catalogued_years_are_the_real_tables_years(shared_cbs, table):
+def test_catalogued_years_are_the_real_tables_years(table):
     spec = CATALOGUE[table]
-    _, rows = _csv(shared_cbs, spec)
+    _, rows = _csv(spec)
     years = sorted({int(r["Perioden"]) for r in rows if re.fullmatch(r"\d{4}", r["Perioden"])})
     first, last = spec.years
     assert years[0] == first and (years[-1] == last if last else years[-1] >= 2023), years

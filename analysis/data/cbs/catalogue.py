@@ -5,11 +5,12 @@ tables (CBS publishes some series as one table per year, "editions") lists each 
 with the same ``column``; ``analysis.data.cbs.build`` stitches them and records the seams.
 
 ``confirmed`` says whether the table id, measure keys and dimension codes were checked
-against real CBS API responses. ``confirmed_in`` names a real StatLine file (relative to
-``../shared``) that confirms less: a cbsodata CSV holds the table's topic keys and
-dimension names in its header and category *labels* (not codes) in its cells, so it
-confirms the id, the topic keys, the dimensions and that a category with that label
-exists; the category is then picked by that label at fetch time (``title:<label>``).
+against real CBS API responses. ``confirmed_in`` names a real StatLine file, vendored
+under ``data/raw/`` (path relative to it), that confirms less: a cbsodata CSV holds the
+table's topic keys and dimension names in its header and category *labels* (not codes)
+in its cells, so it confirms the id, the topic keys, the dimensions and that a category
+with that label exists; the category is then picked by that label at fetch time
+(``title:<label>``).
 ``status`` sums this up and ``evidence`` says what was checked in which file. An
 unconfirmed key is never trusted silently: a fetch first reads the table's own metadata
 and stops with an error that lists what the table does have, so a wrong key is a
@@ -67,7 +68,7 @@ class TableSpec:
     period_suffix: str = "JJ00"  # the period code that gives a year's value
     default: bool = True  # fetched and built unless the user names other tables
     names: bool = False  # this table's region titles give the panel's ``name`` column
-    confirmed_in: str | None = None  # real file under ../shared whose header confirms the keys
+    confirmed_in: str | None = None  # vendored real file (under data/raw/) confirming the keys
     single_year: bool = False  # no time dimension: every figure is for ``years[0]``
     precedence: int = 0  # editions: where two overlap, the higher wins (then the later one)
 
@@ -115,7 +116,7 @@ def _ages(first: int, last: int) -> tuple[str, ...]:
 
 _TOTALS_03759 = {"Geslacht": ("T001038",), "BurgerlijkeStaat": ("T001019",)}
 
-STATLINE_CSV = "cbs/statline-csv"  # under ../shared: real cbsodata CSV dumps of StatLine
+STATLINE_CSV = "statline/csv"  # under data/raw/: the vendored cbsodata CSV dumps of StatLine
 _CSV_ORIGIN = "dertje/cbs_datasets@388b47d2e085d621c290a4d8950942744b0bc0bf"
 
 
@@ -133,7 +134,7 @@ def _csv_evidence(table: str, columns: tuple[ColumnSpec, ...], note: str) -> str
     )
     return (
         f"id, topic key(s) {keys}, the dimension names and the label(s) {labels or '-'} "
-        f"confirmed in the header and cells of {STATLINE_CSV}/{table}.csv (a cbsodata "
+        f"confirmed in the header and cells of data/raw/{STATLINE_CSV}/{table}.csv (a cbsodata "
         f"dump, {_CSV_ORIGIN}); that file holds labels, not codes, so category, period "
         f"and region codes are resolved at fetch time and are NOT confirmed. {note}"
     )
@@ -142,7 +143,7 @@ def _csv_evidence(table: str, columns: tuple[ColumnSpec, ...], note: str) -> str
 def _from_csv(
     table: str, title: str, columns: tuple[ColumnSpec, ...], note: str, **kw: object
 ) -> TableSpec:
-    """An entry whose keys and labels a real StatLine CSV confirms (``../shared``)."""
+    """An entry whose keys and labels a vendored real StatLine CSV confirms."""
     return TableSpec(
         table=table,
         api="v3",
