@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.inference.wald import wald_chi2
+from analysis.inference.wald import no_joint_test, wald_chi2
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -122,8 +122,7 @@ class EstimationResult:
         chi2, singular = wald_chi2(b, V, terms)
         df = float(self.extra.get("df_resid", np.inf))
         if singular:
-            return {"terms": terms, "statistic": np.nan, "df": (q, df), "p_value": np.nan,
-                    "chi2": np.nan, "p_value_chi2": np.nan, "note": singular}  # fmt: skip
+            return no_joint_test(terms, (q, df), singular)
         small_sample = getattr(getattr(self.fit, "cov", None), "small_sample", None)
         if small_sample is not None:
             names = list(self.vcov.index)

@@ -163,8 +163,8 @@ def imputation_did(
     est = (Z.T @ u1) / counts_all
     counts = counts_all[1:]
     u2 = u1 - X2 @ est[1:]
-    by_event = [np.where(ecode == h, u2, 0.0) for h in range(len(horizons))]
-    residuals = np.column_stack([np.where(treated, u1 - est[0], 0.0), *by_event])
+    residuals = np.column_stack([np.where(treated, u1 - est[0], 0.0),
+                                 X2.multiply(u2[:, None]).toarray()])  # fmt: skip
     M = lu.solve((X1.T @ Z).toarray())  # (X10'X10)^-1 X1'Z
     contrib = residuals - (X10 @ M) * u1[:, None]
     clusters = pd.factorize(data[cluster or entity])[0]

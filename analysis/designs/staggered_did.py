@@ -21,7 +21,7 @@ from analysis.designs._cs_inference import (
 )
 from analysis.designs._cs_inference import vcov as if_vcov
 from analysis.designs._cs_panel import CSPanel, build_panel
-from analysis.inference.wald import wald_chi2
+from analysis.inference.wald import no_joint_test, wald_chi2
 from analysis.results import TABLE_COLUMNS, EstimationResult
 
 SE_TYPE = "influence function, clustered by unit"
@@ -319,9 +319,7 @@ def _wald(res: EstimationResult, terms: list[str]) -> dict[str, Any]:
     b = res.table["estimate"].to_numpy()[idx]
     chi2, singular = wald_chi2(b, res.vcov.to_numpy()[np.ix_(idx, idx)], terms)
     if singular:
-        return {"terms": terms, "statistic": np.nan, "df": (len(terms), np.inf),
-                "p_value": np.nan, "chi2": np.nan, "p_value_chi2": np.nan,
-                "note": singular}  # fmt: skip
+        return no_joint_test(terms, (len(terms), np.inf), singular)
     p = float(stats.chi2.sf(chi2, len(terms)))
     return {"terms": terms, "statistic": chi2 / len(terms), "df": (len(terms), np.inf),
             "p_value": p, "chi2": chi2, "p_value_chi2": p}  # fmt: skip

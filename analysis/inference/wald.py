@@ -65,3 +65,9 @@ def wald_chi2(
             "joint test; test fewer terms"
         )
     return float(estimates @ np.linalg.solve(vcov, estimates)), None
+
+
+def no_joint_test(terms: Sequence[str], df: tuple[float, float], note: str) -> dict:
+    """The test dict of :meth:`EstimationResult.wald_test` when there is no joint test."""
+    return {"terms": list(terms), "statistic": np.nan, "df": df, "p_value": np.nan,
+            "chi2": np.nan, "p_value_chi2": np.nan, "note": note}  # fmt: skip
