@@ -255,7 +255,8 @@ def sizing_sentence(panel: pd.DataFrame) -> str:
     )
 
 
-def prereform_reading(tests: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+def prereform_reading(tests: pd.DataFrame, labels: dict[str, str] | None = None,
+                      one_line: bool = False) -> str:
     """:func:`analysis.studies.prereform.pre_reform_tests` in words, as counts.
 
     The series before 2015 have no population beside them, so a trend is growth in the
@@ -316,6 +317,80 @@ def wild_enumeration_note(choices: pd.DataFrame, draws: int = 9999) -> str:
         f"vector and its mirror image give the same |t|, so the smallest two-sided p is "
         f"2/{2**g:,} = {2 / 2**g:.2g})."
     )
+
+
+def year_step_sentence(rates: pd.DataFrame, outcome: str, year: int) -> str:
+    """The change from ``year - 1`` to ``year`` per group of a ``rates_indexed`` table."""
+    rows = rates[(rates["outcome"] == outcome) & rates[schema.YEAR].isin([year - 1, year])]
+    wide = rows.pivot_table(index="group", columns=schema.YEAR, values="rate", observed=True)
+    if not {year - 1, year} <= set(wide.columns):
+        return f"{_label(outcome)}: no figures for both {year - 1} and {year}."
+    change = 100 * (wide[year] / wide[year - 1] - 1)
+    return (f"{_label(outcome)}, {year - 1} to {year}: "
+            + ", ".join(f"{g} {c:+.1f}%" for g, c in change.items()) + ".")
+
+
+def growth_finding(table: pd.DataFrame) -> str:
+    """One line for the report's index: each growth gap, its interval, and what it shows."""
+    est, low, high, pct = _columns(table)
+    parts = [
+        f"{_label(r['outcome'])} {r[est]:+.1f}{pct} ({r['base_year']}-{r['last_year']}, 95% "
+        f"wild-bootstrap CI {r[low]:+.1f}{pct} to {r[high]:+.1f}{pct}, "
+        f"{'excludes' if _excludes(r[low], r[high]) else 'includes'} 0)"
+        for r in table.to_dict("records")
+    ]
+    return ("Large minus small, growth since the base year, one specification each: "
+            + "; ".join(parts) + ".")
+
+
+def claim_reading(tests: pd.DataFrame, panel: pd.DataFrame, level: float = 0.05,
+                  by_year: pd.DataFrame | None = None) -> str:
+    """Notebook 07's reading: growth comparisons with their family adjustment; no pooled level.
+
+    Growth rows: :func:`interval_sentences` plus the Romano-Wolf p-value. Level rows are
+    pooled over years whose coverage differs, so they get :func:`pooled_level_note` and,
+    when ``by_year`` is given (levels by year), :func:`levels_by_year_sentences`.
+    """
+    growth = tests[tests["design"] == "growth"]
+    lines = []
+    if len(growth):
+        sentences = interval_sentences(growth).splitlines()[: len(growth) + 1]
+        for sentence, row in zip(sentences, growth.itertuples(index=False), strict=False):
+            rw = row.p_romano_wolf
+            lines.append(sentence[:-1] + f"; Romano-Wolf p = {rw:.3f} over the family of "
+                         f"{len(growth)} ({'below' if rw < level else 'not below'} {level:.0%}).")
+        lines.append(sentences[len(growth)])
+    lines.append(pooled_level_note(panel, tests))
+    if by_year is not None:
+        lines.append(levels_by_year_sentences(by_year))
+    return "\n".join(line for line in lines if line)
+
+
+def claim_finding(tests: pd.DataFrame, level: float = 0.05) -> str:
+    """Notebook 07's finding: the growth comparisons only (pooled levels are not a headline)."""
+    growth = tests[tests["design"] == "growth"]
+    est, low, high, _ = _columns(growth)
+    excl = [_label(r.outcome) for r in growth.itertuples()
+            if _excludes(getattr(r, low), getattr(r, high))]
+    rw = [_label(r.outcome) for r in growth.itertuples() if r.p_romano_wolf < level]
+    threshold = int(growth["threshold"].iloc[0]) if len(growth) else 50_000
+    return (f"Under {threshold:,} inhabitants, growth since the base year: the intervals of "
+            f"{len(excl)} of {len(growth)} outcomes exclude 0"
+            + (f" ({'; '.join(excl)})" if excl else "")
+            + f", and {len(rw)} of {len(growth)} have a Romano-Wolf p below {level:.0%}"
+            + (f" ({'; '.join(rw)})" if rw else "")
+            + ". Pooled level gaps are not a headline: the years they pool differ in who reports.")
+
+
+def pretrend_finding(tests: pd.DataFrame, level: float = 0.05) -> str:
+    """:func:`analysis.studies.evaluation.pretrend_tests` in one line, with the leads counted."""
+    leads = sorted(set(int(n) for n in tests["leads"]))
+    reject = tests[tests["p_value"] < level]
+    return (f"Pre-trend tests (large vs small, joint Wald test of "
+            f"{' or '.join(map(str, leads))} leads against 2014): "
+            + ", ".join(f"{r.outcome} p = {r.p_value:.2f}" for r in tests.itertuples())
+            + f"; {len(reject)} of {len(tests)} reject parallel pre-trends at {level:.0%}"
+            + ("" if reject.empty else ": read those outcomes' DiD with care") + ".")
 
 
 __all__ = [

@@ -257,6 +257,15 @@ def sensitivity_reading(report, estimates: pd.DataFrame | None = None) -> str:
     return "\n".join(lines)
 
 
+def sensitivity_finding(report, estimates: pd.DataFrame | None = None) -> str:
+    """Notebook 09's one-line finding: what ran; the first power line against its estimate."""
+    text = report.reading()
+    if report.power and estimates is not None:
+        first = report.mde_table().head(1)
+        text += " " + mde_sentence(first, estimates).removeprefix("- ")
+    return text
+
+
 def _fmt(value: float) -> str:
     return "(not reached on the grid)" if not np.isfinite(value) else f"{value:.3g}"
 

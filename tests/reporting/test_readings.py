@@ -8,12 +8,16 @@ import pytest
 
 from analysis.data import schema
 from analysis.reporting.readings import (
+    claim_finding,
+    claim_reading,
     coverage_by_year,
     curve_sentence,
+    growth_finding,
     interval_sentences,
     levels_by_year_sentences,
     pooled_level_note,
     prereform_reading,
+    pretrend_finding,
     sizing_sentence,
     wild_enumeration_note,
 )
@@ -293,3 +297,39 @@ def test_the_booking_sentence_names_a_fall_as_booking_only_for_a_known_centre():
     assert "Ede is a centre municipality" in text and "Elders is" not in text
     no_centre = BookingStep(step.outcome, 2021, windows, falls.iloc[1:], step.median_change)
     assert "centre municipalit" not in booking_sentence(no_centre)
+
+
+def test_plain_reading_of_the_2x2_follows_the_interval_not_a_phrase():
+    from analysis.studies.evaluation import plain_reading
+
+    table = pd.DataFrame({"design": "2x2 DiD", "outcome": ["wmo_per_1000", "bijstand_per_1000"],
+                          "estimate": [-1.0, 2.0], "wild_ci_low": [-2.0, -0.5],
+                          "wild_ci_high": [-0.1, 4.0], "wild_p": [0.03, 0.2]})
+    lines = plain_reading(table).splitlines()
+    assert lines[0].endswith("excludes 0.") and lines[1].endswith("includes 0.")
+    assert "told apart" not in "".join(lines)
+
+
+def test_the_claim_reading_headlines_growth_only_and_counts_the_family():
+    growth = growth_table([-8.9, -3.0], [-0.6, 4.0]).assign(p_romano_wolf=[0.09, 0.3])
+    level = growth.assign(design="level", base_year=2015, p_romano_wolf=0.001)
+    tests = pd.concat([level, growth], ignore_index=True)
+    panel = pd.DataFrame({schema.MUNICIPALITY: ["a", "b"] * 2,
+                          schema.YEAR: [2015, 2015, 2023, 2023],
+                          "wmo_per_1000": [1.0, np.nan, 1.0, 2.0],
+                          "youth_care_per_1000": [1.0, 1.0, 1.0, 1.0]})
+    reading = claim_reading(tests, panel)
+    assert "Romano-Wolf p = 0.090 over the family of 2 (not below 5%)" in reading
+    assert "1 municipalities (2015) to 2 (2023)" in reading and "not a headline" in reading
+    finding = claim_finding(tests)
+    assert "intervals of 1 of 2 outcomes exclude 0" in finding
+    assert "0 of 2 have a Romano-Wolf p below 5%" in finding and "lower in" not in finding
+
+
+def test_findings_count_leads_and_state_what_each_interval_shows():
+    tests = pd.DataFrame({"outcome": ["a", "b"], "leads": [4, 4], "F": [1.0, 5.0],
+                          "p_value": [0.4, 0.01]})
+    text = pretrend_finding(tests)
+    assert "joint Wald test of 4 leads" in text and "1 of 2 reject" in text
+    line = growth_finding(growth_table([-8.9, -3.0], [-0.6, 4.0]))
+    assert "-0.6%, excludes 0" in line and "+4.0%, includes 0" in line
