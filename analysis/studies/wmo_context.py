@@ -200,8 +200,8 @@ def booking_sentence(step: BookingStep) -> str:
             + ("is a centre municipality" if len(centres) == 1 else "are centre municipalities")
             + " for sheltered housing (beschermd wonen), which book the region's costs in "
             "their own accounts: a one-year fall of this size there is a change in how "
-            "those costs are booked, not in the support residents received, so the "
-            "whole-series gap is not slower growth in large municipalities."
+            "those costs are booked, not in the support residents received, and the "
+            "whole-series gap should not be read as slower growth in large municipalities."
         )
     return text
 
