@@ -171,21 +171,19 @@ def pooled_level_note(panel: pd.DataFrame, table: pd.DataFrame) -> str:
         counts = coverage.loc[row.outcome, years]
         lo, hi = counts.idxmin(), counts.idxmax()
         varies = varies or counts[lo] != counts[hi]
-        parts.append(
-            f"{_label(row.outcome)} {counts[lo]} municipalities ({lo}) to {counts[hi]} ({hi})"
-        )
-    return (
-        "The level rows pool every year of their window into one number, and those years "
-        "differ in who reports: " + "; ".join(parts) + ". A pooled level is therefore not a "
-        "headline"
-        + (
-            ""
-            if not varies
-            else ": where coverage changes, the gap by year (with "
-            "its coverage beside it) is what to read"
-        )
-        + "."
-    )
+        if counts[lo] == counts[hi]:
+            parts.append(f"{_label(row.outcome)} {counts[lo]} municipalities in every year")
+        else:
+            parts.append(
+                f"{_label(row.outcome)} {counts[lo]} municipalities ({lo}) to {counts[hi]} ({hi})"
+            )
+    if not varies:
+        return ("The level rows pool every year of their window into one number; the same "
+                "municipalities report in every year (" + "; ".join(parts) + ").")
+    return ("The level rows pool every year of their window into one number, and those years "
+            "differ in who reports: " + "; ".join(parts) + ". A pooled level over years with "
+            "different coverage is not a headline: the gap by year, with its coverage beside "
+            "it, is what to read.")
 
 
 def levels_by_year_sentences(
@@ -285,6 +283,8 @@ def prereform_reading(tests: pd.DataFrame, labels: dict[str, str] | None = None,
         "before 2015, so faster population growth in one group shows up as faster count "
         "growth too, and a count that falls can be fewer inhabitants as much as less care."
     )
+    if one_line:
+        return "Before 2015 (log counts by size): " + " ".join(x.removeprefix("- ") for x in lines)
     return "\n".join(lines)
 
 

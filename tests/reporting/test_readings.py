@@ -333,3 +333,18 @@ def test_findings_count_leads_and_state_what_each_interval_shows():
     assert "joint Wald test of 4 leads" in text and "1 of 2 reject" in text
     line = growth_finding(growth_table([-8.9, -3.0], [-0.6, 4.0]))
     assert "-0.6%, excludes 0" in line and "+4.0%, includes 0" in line
+
+
+def test_the_pre_reform_finding_is_one_line_and_constant_coverage_is_not_called_varying():
+    tests = pd.DataFrame({"series": ["youth_care_users_pre2015"], "years": ["2011-2014"],
+                          "trend": [-0.021], "wild_ci_low": [-0.039], "wild_ci_high": [-0.001],
+                          "leads_p": [0.01]})
+    line = prereform_reading(tests, one_line=True)
+    assert "\n" not in line and not line.startswith("-") and "not use per inhabitant" in line
+    panel = pd.DataFrame({schema.MUNICIPALITY: ["a", "b"] * 2,
+                          schema.YEAR: [2015, 2015, 2016, 2016],
+                          "wmo_per_1000": [1.0, 2.0, 1.0, 2.0]})
+    table = pd.DataFrame({"outcome": ["wmo_per_1000"], "design": ["level"], "base_year": [2015],
+                          "last_year": [2016]})
+    note = pooled_level_note(panel, table)
+    assert "2 municipalities in every year" in note and "differ in who reports" not in note
