@@ -100,7 +100,9 @@ def interval_sentences(table: pd.DataFrame, curve: pd.DataFrame | None = None) -
     if excluding:
         lines.append(
             f"The intervals of {len(excluding)} of {n} outcomes exclude 0 "
-            f"({'; '.join(excluding)}); the other {n - len(excluding)} include 0."
+            f"({'; '.join(excluding)})"
+            + {0: ".", 1: "; the other one includes 0."}.get(
+                n - len(excluding), f"; the other {n - len(excluding)} include 0.")
         )
     else:
         lines.append(f"All {n} intervals include 0.")
@@ -271,7 +273,7 @@ def prereform_reading(tests: pd.DataFrame, labels: dict[str, str] | None = None,
         excl = _excludes(row.wild_ci_low, row.wild_ci_high)
         lines.append(
             f"- {labels.get(row.series, row.series)}: over {first}-{last} ({years} years, "
-            f"{years - 1} leads against {last}) the count grew "
+            f"{years - 1} leads against {last}) the {_total(row.series)} grew "
             f"{100 * abs(row.trend):.1f} log points a year "
             f"{'less' if row.trend < 0 else 'more'} in large municipalities than in small ones "
             f"(95% wild-bootstrap interval {100 * row.wild_ci_low:+.1f} to "
@@ -279,13 +281,20 @@ def prereform_reading(tests: pd.DataFrame, labels: dict[str, str] | None = None,
             f"joint test of the leads p = {row.leads_p:.3f})."
         )
     lines.append(
-        "These are counts of cases, not use per inhabitant: there is no population "
-        "before 2015, so faster population growth in one group shows up as faster count "
-        "growth too, and a count that falls can be fewer inhabitants as much as less care."
+        "These are totals (counts of cases, or amounts), not use per inhabitant: there is "
+        "no population before 2015, so faster population growth in one group shows up as "
+        "faster growth of its totals too, and a total that falls can be fewer inhabitants "
+        "as much as less care."
     )
     if one_line:
         return "Before 2015 (log counts by size): " + " ".join(x.removeprefix("- ") for x in lines)
     return "\n".join(lines)
+
+
+def _total(series: str) -> str:
+    """"amount" for a money series (synthetic spending), "count" for cases."""
+    money = series.endswith("_keur") or "cost" in series or "spending" in series
+    return "amount" if money else "count"
 
 
 def wild_enumeration_note(choices: pd.DataFrame, draws: int = 9999) -> str:

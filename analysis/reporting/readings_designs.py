@@ -258,12 +258,14 @@ def sensitivity_reading(report, estimates: pd.DataFrame | None = None) -> str:
 
 
 def sensitivity_finding(report, estimates: pd.DataFrame | None = None) -> str:
-    """Notebook 09's one-line finding: what ran; the first power line against its estimate."""
+    """Notebook 09's one-line finding: what ran; the first MDE against its estimate if given."""
     text = report.reading()
-    if report.power and estimates is not None:
-        first = report.mde_table().head(1)
-        text += " " + mde_sentence(first, estimates).removeprefix("- ")
-    return text
+    if not report.power or estimates is None:
+        return text
+    first = mde_sentence(report.mde_table().head(1), estimates).removeprefix("- ")
+    if report.honest is None and not report.randomisation:
+        return first  # only power ran: the comparison is the whole finding
+    return text + " " + first
 
 
 def _fmt(value: float) -> str:

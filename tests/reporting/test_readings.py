@@ -348,3 +348,26 @@ def test_the_pre_reform_finding_is_one_line_and_constant_coverage_is_not_called_
                           "last_year": [2016]})
     note = pooled_level_note(panel, table)
     assert "2 municipalities in every year" in note and "differ in who reports" not in note
+
+
+def test_the_count_of_excluding_intervals_reads_right_for_none_one_and_all_left():
+    assert "exclude 0 (Wmo clients (social support))." in interval_sentences(
+        growth_table([-8.9], [-0.6]))
+    assert "the other one includes 0." in interval_sentences(growth_table([-8.9, -1.0], [-0.6, 1.0]))
+
+
+def test_the_sensitivity_finding_reads_only_what_ran():
+    from types import SimpleNamespace
+
+    from analysis.reporting.readings_designs import sensitivity_finding, sensitivity_reading
+
+    mde = pd.DataFrame({"outcome": ["youth_care_per_1000"], "design": "mergers", "mde": [6.18],
+                        "mde_pct_of_mean": [6.4]})
+    report = SimpleNamespace(honest=None, randomisation={}, power={"youth_care_per_1000": 1},
+                             mde_table=lambda: mde, reading=lambda: "MDE 6.18.")
+    est = pd.DataFrame({"outcome": ["youth_care_per_1000"], "estimate": [-4.38]})
+    finding = sensitivity_finding(report, est)
+    assert finding.count("6.18") == 1 and "could not reliably detect" in finding
+    reading = sensitivity_reading(report, est)
+    assert "Sensitivity to parallel trends: not run" in reading
+    assert "Randomisation inference: not run" in reading
