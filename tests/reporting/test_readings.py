@@ -353,7 +353,8 @@ def test_the_pre_reform_finding_is_one_line_and_constant_coverage_is_not_called_
 def test_the_count_of_excluding_intervals_reads_right_for_none_one_and_all_left():
     assert "exclude 0 (Wmo clients (social support))." in interval_sentences(
         growth_table([-8.9], [-0.6]))
-    assert "the other one includes 0." in interval_sentences(growth_table([-8.9, -1.0], [-0.6, 1.0]))
+    two = growth_table([-8.9, -1.0], [-0.6, 1.0])
+    assert "the other one includes 0." in interval_sentences(two)
 
 
 def test_the_sensitivity_finding_reads_only_what_ran():
