@@ -375,8 +375,12 @@ def claim_reading(tests: pd.DataFrame, panel: pd.DataFrame, level: float = 0.05,
     return "\n".join(line for line in lines if line)
 
 
-def claim_finding(tests: pd.DataFrame, level: float = 0.05) -> str:
-    """Notebook 07's finding: the growth comparisons only (pooled levels are not a headline)."""
+def claim_finding(tests: pd.DataFrame, level: float = 0.05,
+                  panel: pd.DataFrame | None = None) -> str:
+    """Notebook 07's finding: the growth comparisons only (pooled levels are not a headline).
+
+    With ``panel``, the closing sentence says whether the pooled years differ in who reports.
+    """
     growth = tests[tests["design"] == "growth"]
     est, low, high, _ = _columns(growth)
     excl = [_label(r.outcome) for r in growth.itertuples()
@@ -388,7 +392,19 @@ def claim_finding(tests: pd.DataFrame, level: float = 0.05) -> str:
             + (f" ({'; '.join(excl)})" if excl else "")
             + f", and {len(rw)} of {len(growth)} have a Romano-Wolf p below {level:.0%}"
             + (f" ({'; '.join(rw)})" if rw else "")
-            + ". Pooled level gaps are not a headline: the years they pool differ in who reports.")
+            + ". Pooled level gaps are not a headline" + _coverage_reason(tests, panel) + ".")
+
+
+def _coverage_reason(tests: pd.DataFrame, panel: pd.DataFrame | None) -> str:
+    levels = tests[tests["design"] == "level"]
+    if panel is None or levels.empty:
+        return ""
+    coverage = coverage_by_year(panel, list(levels["outcome"]))
+    for row in levels.itertuples(index=False):
+        years = [y for y in coverage.columns if row.base_year <= y <= row.last_year]
+        if coverage.loc[row.outcome, years].nunique() > 1:
+            return ": the years they pool differ in who reports"
+    return " (here every pooled year has the same municipalities)"
 
 
 def pretrend_finding(tests: pd.DataFrame, level: float = 0.05) -> str:

@@ -321,7 +321,7 @@ def test_the_claim_reading_headlines_growth_only_and_counts_the_family():
     reading = claim_reading(tests, panel)
     assert "Romano-Wolf p = 0.090 over the family of 2 (not below 5%)" in reading
     assert "1 municipalities (2015) to 2 (2023)" in reading and "not a headline" in reading
-    finding = claim_finding(tests)
+    finding = claim_finding(tests, panel=panel)
     assert "intervals of 1 of 2 outcomes exclude 0" in finding
     assert "0 of 2 have a Romano-Wolf p below 5%" in finding and "lower in" not in finding
 
@@ -372,3 +372,13 @@ def test_the_sensitivity_finding_reads_only_what_ran():
     reading = sensitivity_reading(report, est)
     assert "Sensitivity to parallel trends: not run" in reading
     assert "Randomisation inference: not run" in reading
+
+
+def test_the_claim_finding_says_why_levels_are_not_headlined_only_when_coverage_varies():
+    growth = growth_table([-8.9], [-0.6]).assign(p_romano_wolf=[0.01])
+    tests = pd.concat([growth.assign(design="level", base_year=2015), growth], ignore_index=True)
+    steady = pd.DataFrame({schema.MUNICIPALITY: ["a", "b"] * 2,
+                           schema.YEAR: [2015, 2015, 2023, 2023], "wmo_per_1000": 1.0})
+    assert "same municipalities" in claim_finding(tests, panel=steady)
+    varying = steady.assign(wmo_per_1000=[1.0, np.nan, 1.0, 1.0])
+    assert "differ in who reports" in claim_finding(tests, panel=varying)
