@@ -198,6 +198,10 @@ def mde_sentence(mde: pd.DataFrame, estimates: pd.DataFrame | None = None) -> st
             else f", {row.mde_pct_of_mean:.2g}% of the outcome's mean"
         )
         text = f"- {_label(row.outcome)}, {row.design}: MDE at 80% power {row.mde:.3g}{share}"
+        truth = getattr(row, "truth", np.nan)
+        if pd.notna(truth):  # synthetic: the planted large-versus-small effect
+            text += (f"; the planted effect ({truth:+.3g}) is "
+                     + ("larger" if abs(truth) > row.mde else "smaller") + " than the MDE")
         e = est.get(row.outcome) if row.design == "mergers" else None
         if e is not None and np.isfinite(e):
             if abs(e) < row.mde:
@@ -240,7 +244,8 @@ def sensitivity_reading(report, estimates: pd.DataFrame | None = None) -> str:
             "- Randomisation inference: "
             + "; ".join(
                 f"{r.outcome} randomisation p = {r.randomisation_p:.3g}, wild-bootstrap p = "
-                f"{r.wild_p:.3g}"
+                + ("0 (no bootstrap statistic as large as the observed one)" if r.wild_p == 0
+                   else f"{r.wild_p:.3g}")
                 for r in table.itertuples()
             )
             + "."

@@ -382,3 +382,9 @@ def test_the_claim_finding_says_why_levels_are_not_headlined_only_when_coverage_
     assert "same municipalities" in claim_finding(tests, panel=steady)
     varying = steady.assign(wmo_per_1000=[1.0, np.nan, 1.0, 1.0])
     assert "differ in who reports" in claim_finding(tests, panel=varying)
+
+
+def test_the_mde_sentence_sets_a_planted_effect_beside_the_mde():
+    mde = pd.DataFrame({"outcome": ["wmo_per_1000"], "design": "large_vs_small", "mde": [0.7],
+                        "mde_pct_of_mean": [1.4], "truth": [2.0]})
+    assert "planted effect (+2) is larger than the MDE" in mde_sentence(mde)
