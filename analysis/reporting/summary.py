@@ -23,9 +23,8 @@ def size_class_counts(panel: pd.DataFrame) -> pd.DataFrame:
     counts = units[schema.SIZE_CLASS].value_counts(sort=False).rename("municipalities")
     table = counts.rename_axis("size class").to_frame()
     threshold = panel.attrs.get("large_threshold", schema.LARGE_THRESHOLD)
-    table[f"of which large (>= {threshold / 1000:g}k)"] = units.groupby(schema.SIZE_CLASS, observed=False)[
-        schema.LARGE
-    ].sum()
+    large = units.groupby(schema.SIZE_CLASS, observed=False)[schema.LARGE].sum()
+    table[f"of which large (>= {threshold / 1000:g}k)"] = large
     if "large_by_merger" in units:  # large only because their parts were added up
         table["of which large only through a merger"] = units.groupby(
             schema.SIZE_CLASS, observed=False)["large_by_merger"].sum()
