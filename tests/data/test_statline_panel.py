@@ -130,24 +130,38 @@ def test_every_derived_population_is_checked_against_03759ned(built):
         assert check["share_within_rounding"] > 0.97, name
     # the youth care cost rates use another reference population: biased by about +0.2 %
     assert 0.001 < checks["youth_care_cost_realised"]["median_relative_error"] < 0.003
+    # against the district maps (1 January 2015 and 2018): Wmo spending (2018) agrees,
+    # the 2015 Wmo-client rates do not (the reason the maps replace them)
+    maps = routes["check_against_district_maps_2015_2018"]
+    assert maps["wmo_spending_realised"]["municipality_years"] >= 360
+    assert abs(maps["wmo_spending_realised"]["median_relative_error"]) < 0.001
+    assert maps["wmo_spending_realised"]["max_abs_relative_error"] < 0.02
+    assert maps["wmo_clients"]["max_abs_relative_error"] > 0.3
 
 
 def test_population_route_of_every_row(raw):
     measured = raw[raw["year"] >= 2019]
     assert measured["population"].notna().all()
     assert (measured["population_route"] == "03759ned_M000352").all()
-    derived = raw[raw["year"].between(2015, 2018)]
+    # 2015: every municipality from the CBS district map (1 January 2015), CBS's total
+    first = raw[raw["year"] == 2015]
+    assert (first["population_route"] == "district_map_2015_AANT_INW").all()
+    assert len(first) == 393 and first["population"].sum() == 16_900_726
+    # 2018: every municipality from the district map 2018, CBS's total of 1 January 2018
+    map_2018 = raw[raw["year"] == 2018]
+    assert (map_2018["population_route"] == "district_map_2018_AANT_INW").all()
+    assert len(map_2018) == 380 and map_2018["population"].sum() == 17_181_084
+    derived = raw[raw["year"].between(2016, 2017)]
     assert (derived["population"].notna() == derived["population_route"].notna()).all()
     assert derived.loc[derived["population"].isna(), "population_status"].notna().all()
     before = raw[raw["year"] < 2015]
     assert before["population"].isna().all() and before["population_route"].isna().all()
-    # 2018: almost every municipality has Wmo spending figures; 2015: about half report
     per_year = derived.groupby("year")["population"].count()
-    assert per_year[2018] >= 370 and per_year[2015] >= 190
+    assert per_year[2017] >= 360 and per_year[2016] >= 300
 
 
 def test_derived_population_is_close_to_the_next_measured_year(raw):
-    # no exact 2018 population in the bundle; 2019 on unchanged codes is within a few %
+    # the 2018 district map against 03759ned's 2019 on unchanged codes: within a few %
     pivot = raw.pivot(index="municipality", columns="year", values="population")
     both = pivot[[2018, 2019]].dropna()
     change = both[2019] / both[2018] - 1
@@ -277,9 +291,9 @@ def test_sidecar_records_what_could_not_be_placed(built):
     assert half["wmo_clients (83262NED)"]["2015"] == 37
     assert extra["names_checked_against_printed_gm_codes"]["84751NED"] == 294
     assert extra["figures_outside_lifetime_left_out"][0]["name"] == "Vijfheerenlanden"
-    # 2015 and 2016 lack a derived population for a giver of a boundary correction, so
-    # their crosswalks ignore corrections (recorded); later years have enough population
-    assert {str(y) for y in extra["crosswalk_without_population"]} == {"2015", "2016"}
+    # 2016 lacks a derived population for a giver of a boundary correction, so its
+    # crosswalk ignores corrections (recorded); 2015 (district map) and later years do not
+    assert {str(y) for y in extra["crosswalk_without_population"]} == {"2016"}
     written = json.loads(built.path.with_suffix(".json").read_text())
     assert written["statline"]["baseline_year"] == 2015
 
@@ -324,6 +338,7 @@ def test_size_classes_reproduce_cbs_own_size_class_rows(raw, table, year):
 def test_cli_builds_from_a_copy_of_data_without_shared(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(RAW, data / "raw" / "statline")
+    shutil.copytree(RAW.parent / "district_map", data / "raw" / "district_map")
     env = {"DECENTRALISATION_DATA": str(data), "OPENBLAS_NUM_THREADS": "1", "PATH": ""}
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "build", "--source", "statline",
