@@ -46,7 +46,7 @@ Examples
 >>> theta = X @ [1.0, 2.0] + rng.normal(0, 1.0, 200)
 >>> fit = fay_herriot(theta + rng.normal(0, np.sqrt(D)), D, X)
 >>> round(fit.variance, 1), fit.converged
-(1.1, True)
+(0.9, True)
 >>> list(fit.areas.columns[:4])
 ['direct', 'sampling_variance', 'synthetic', 'eblup']
 """
