@@ -57,6 +57,15 @@ from analysis.inference.fay_herriot import FayHerriotResult, fay_herriot
 from analysis.reporting.style import SIZE_CLASS_COLOURS, finish
 
 RANK_DRAWS = 2000
+# The 2015 risk profile (analysis.data.risk_profile, CBS district map 2015): age shares
+# (25-44 left out: the five shares sum to 100), household composition, migration, income,
+# social minimum and urbanity (CBS's class 1-5, entered as a number).
+RISK_PROFILE = (
+    "share_0_14", "share_15_24", "share_45_64", "share_65_plus",
+    "share_one_person_households", "share_households_with_children", "share_non_western",
+    "income_per_inhabitant_keur", "share_low_income_households",
+    "share_social_minimum_households", "urbanity",
+)
 # outcomes whose numerator counts persons (a binomial variance applies); amounts do not
 PERSON_COUNTS = ("bijstand_recipients", "youth_care_users", "wmo_clients")
 
@@ -79,6 +88,18 @@ def person_outcomes(outcomes: Sequence[str]) -> list[str]:
     return [o for o in outcomes if schema.OUTCOMES[o].numerator in PERSON_COUNTS]
 
 
+def risk_profile(panel: pd.DataFrame) -> pd.DataFrame:
+    """The profile for a panel: the 2015 district-map attributes of :data:`RISK_PROFILE` on
+    the panel's boundaries (real data), or :func:`synthetic_profile` (synthetic panel)."""
+    if panel.attrs.get("synthetic", False):
+        return synthetic_profile(panel)
+    from analysis.data.risk_profile import load_risk_profile_2015
+
+    boundary_year = int(panel.attrs.get("boundary_year", 2023))
+    profile = load_risk_profile_2015(boundary_year).set_index(schema.MUNICIPALITY)
+    return profile[list(RISK_PROFILE)].astype(float)
+
+
 def synthetic_profile(panel: pd.DataFrame) -> pd.DataFrame:
     """The synthetic generator's own municipal characteristics as a stand-in risk profile.
 
@@ -97,14 +118,20 @@ def synthetic_profile(panel: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def direct_estimates(panel: pd.DataFrame, outcome: str, year: int) -> pd.DataFrame:
+def direct_estimates(
+    panel: pd.DataFrame, outcome: str, year: int, variance_factor: float = 1.0
+) -> pd.DataFrame:
     """Rate, count, denominator and binomial sampling variance per municipality in ``year``.
 
-    ``D = per^2 * p (1 - p) / N`` with ``p = count / N``. Municipalities without a count or
-    denominator are left out (listed by :func:`expected_use`); a zero count or a count above
-    the denominator is refused, because the binomial variance is then 0 or undefined.
+    ``D = variance_factor * per^2 * p (1 - p) / N`` with ``p = count / N``
+    (``variance_factor`` > 1: overdispersion, e.g. use clustered in households).
+    Municipalities without a count or denominator are left out (listed by
+    :func:`expected_use`); a zero count or a count not below the denominator is refused,
+    because the binomial variance is then 0 or undefined.
     """
     spec = schema.OUTCOMES[outcome]
+    if not variance_factor > 0:
+        raise ValueError(f"{outcome}: variance_factor must be positive, not {variance_factor}")
     if spec.numerator not in PERSON_COUNTS:
         raise ValueError(f"{outcome}: its numerator {spec.numerator} is not a count of persons, "
                          "so a binomial sampling variance does not apply")
@@ -122,7 +149,7 @@ def direct_estimates(panel: pd.DataFrame, outcome: str, year: int) -> pd.DataFra
     return pd.DataFrame({
         "name": rows.loc[ok, schema.NAME], "size_class": rows.loc[ok, schema.SIZE_CLASS],
         "count": count[ok], "denominator": n[ok], "observed": spec.per * p,
-        "sampling_variance": spec.per**2 * p * (1 - p) / n[ok],
+        "sampling_variance": variance_factor * spec.per**2 * p * (1 - p) / n[ok],
     })
 
 
@@ -152,6 +179,7 @@ def expected_use(
     year: int,
     level: float = 0.95,
     seed: int = 0,
+    variance_factor: float = 1.0,
 ) -> ExpectedUse:
     """Fit the Fay-Herriot model of one outcome in one year on the risk profile.
 
@@ -170,6 +198,8 @@ def expected_use(
         Coverage of every interval.
     seed : int
         Seed of the rank draws.
+    variance_factor : float
+        Multiplies the binomial sampling variance (1: pure binomial; a sensitivity check).
 
     Returns
     -------
@@ -180,7 +210,7 @@ def expected_use(
         expectation), ``shrinkage``, ``rank`` with ``rank_low/high`` (1 = furthest below).
         Municipalities without data or without a profile are in ``left_out``.
     """
-    direct = direct_estimates(panel, outcome, year)
+    direct = direct_estimates(panel, outcome, year, variance_factor)
     X, no_profile = _design(profile, direct.index)
     keep = direct.index.difference(pd.Index(no_profile), sort=False)
     no_data = sorted(set(panel.loc[panel[schema.YEAR] == year, schema.MUNICIPALITY])
@@ -309,5 +339,6 @@ def reading(results: Sequence[ExpectedUse], gaps: pd.DataFrame | None = None) ->
 
 __all__ = [
     "ExpectedUse", "expected_use", "chance_table", "size_class_gaps", "caterpillar", "ranking",
-    "reading", "direct_estimates", "synthetic_profile", "person_outcomes",
+    "reading", "direct_estimates", "risk_profile", "synthetic_profile", "person_outcomes",
+    "RISK_PROFILE",
 ]
