@@ -81,6 +81,7 @@ class ExpectedUse:
     table: pd.DataFrame
     left_out: list[str] = field(default_factory=list)  # municipalities without data
     synthetic: bool = False
+    variance_factor: float = 1.0
 
 
 def person_outcomes(outcomes: Sequence[str]) -> list[str]:
@@ -230,7 +231,8 @@ def expected_use(
     )
     return ExpectedUse(outcome, int(year), list(profile.columns), fit, table,
                        left_out=sorted(set(no_data) | set(no_profile)),
-                       synthetic=bool(panel.attrs.get("synthetic", False)))
+                       synthetic=bool(panel.attrs.get("synthetic", False)),
+                       variance_factor=float(variance_factor))
 
 
 def chance_table(result: ExpectedUse) -> pd.DataFrame:
@@ -291,8 +293,8 @@ def caterpillar(result: ExpectedUse, panel: pd.DataFrame) -> plt.Figure:
     ax.axhline(0, color="black", lw=0.8)
     spec = schema.OUTCOMES[result.outcome]
     ax.set(xlabel="municipalities, sorted by remainder",
-           ylabel=f"observed minus expected\n({spec.unit})")
-    ax.legend(title="2015 size", ncol=4, fontsize="small")
+           ylabel=f"shrunken estimate minus expected\n({spec.unit})")
+    ax.legend(title="2015 size", ncol=2, fontsize="small", loc="upper left")
     return finish(fig, panel, f"{spec.label} {result.year}: remainder after the risk profile "
                               f"({int(100 * result.fit.level)}% intervals)")
 
@@ -305,9 +307,16 @@ def ranking(result: ExpectedUse, n: int = 10) -> pd.DataFrame:
     return pd.concat([t.head(n), t.tail(n)])[cols]
 
 
-def reading(results: Sequence[ExpectedUse], gaps: pd.DataFrame | None = None) -> str:
-    """The finding in words, generated from the results (one paragraph per outcome)."""
+def reading(
+    results: Sequence[ExpectedUse], gaps: pd.DataFrame | None = None,
+    sensitivity: Sequence[ExpectedUse] = (),
+) -> str:
+    """The finding in words, generated from the results (one paragraph per outcome).
+
+    ``sensitivity``: the same fits with a larger ``variance_factor``, reported beside.
+    """
     lines = []
+    wider = {s.outcome: s for s in sensitivity}
     for r in results:
         spec = schema.OUTCOMES[r.outcome]
         c = chance_table(r).set_index("group")
@@ -332,12 +341,29 @@ def reading(results: Sequence[ExpectedUse], gaps: pd.DataFrame | None = None) ->
             if parts:
                 lines.append(f"  Use relative to {g['reference'].iloc[0]} with the same "
                              f"profile ({pct}% intervals): " + "; ".join(parts) + ".")
+        if r.outcome in wider:
+            w = chance_table(wider[r.outcome]).set_index("group").loc["all"]
+            lines.append(f"  With the sampling variance x {wider[r.outcome].variance_factor:g}: "
+                         f"{w['differ']} of {w['n']} differ.")
         if r.left_out:
             lines.append(f"  Left out (no count, denominator or profile): {len(r.left_out)}.")
     return "\n".join(lines)
 
 
+def headline(results: Sequence[ExpectedUse]) -> str:
+    """One line per notebook: per outcome, how many differ from expectation against chance."""
+    parts = []
+    for r in results:
+        a = chance_table(r).set_index("group").loc["all"]
+        parts.append(f"{schema.OUTCOMES[r.outcome].label} {r.year}: {a['differ']} of {a['n']} "
+                     f"municipalities differ from their risk-profile expectation (chance alone: "
+                     f"{a['chance_low']}-{a['chance_high']})")
+    source = "synthetic data" if results and results[0].synthetic else "real CBS data"
+    return "; ".join(parts) + f" ({source}; 95% intervals, binomial sampling variance)"
+
+
 __all__ = [
+    "headline",
     "ExpectedUse", "expected_use", "chance_table", "size_class_gaps", "caterpillar", "ranking",
     "reading", "direct_estimates", "risk_profile", "synthetic_profile", "person_outcomes",
     "RISK_PROFILE",
