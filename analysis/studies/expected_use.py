@@ -119,17 +119,25 @@ def synthetic_profile(panel: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+ZERO_COUNTS = ("refuse", "continuity")
+
+
 def direct_estimates(
-    panel: pd.DataFrame, outcome: str, year: int, variance_factor: float = 1.0
+    panel: pd.DataFrame, outcome: str, year: int, variance_factor: float = 1.0,
+    zero_counts: str = "refuse",
 ) -> pd.DataFrame:
     """Rate, count, denominator and binomial sampling variance per municipality in ``year``.
 
     ``D = variance_factor * per^2 * p (1 - p) / N`` with ``p = count / N``
     (``variance_factor`` > 1: overdispersion, e.g. use clustered in households).
     Municipalities without a count or denominator are left out (listed by
-    :func:`expected_use`); a zero count or a count not below the denominator is refused,
-    because the binomial variance is then 0 or undefined.
+    :func:`expected_use`); a count not below the denominator is refused. A zero count has
+    binomial variance 0: it is refused (``zero_counts="refuse"``) or, with
+    ``"continuity"``, its variance uses ``p = 0.5 / (N + 1)`` (the rate stays 0; column
+    ``zero_count`` marks it).
     """
+    if zero_counts not in ZERO_COUNTS:
+        raise ValueError(f"zero_counts must be one of {ZERO_COUNTS}, not {zero_counts!r}")
     spec = schema.OUTCOMES[outcome]
     if not variance_factor > 0:
         raise ValueError(f"{outcome}: variance_factor must be positive, not {variance_factor}")
@@ -143,14 +151,20 @@ def direct_estimates(
     count, n = rows[spec.numerator].astype(float), rows[spec.denominator].astype(float)
     ok = count.notna() & n.notna()
     p = count[ok] / n[ok]
-    bad = p.index[(p <= 0) | (p >= 1)]
+    bad = p.index[(p < 0) | (p >= 1)]
     if len(bad):
-        raise ValueError(f"{outcome} {year}: {spec.numerator} is 0 or not below "
+        raise ValueError(f"{outcome} {year}: {spec.numerator} is negative or not below "
                          f"{spec.denominator} for {list(bad[:5])}: no binomial variance")
+    zero = p == 0
+    if zero.any() and zero_counts == "refuse":
+        raise ValueError(f"{outcome} {year}: {spec.numerator} is 0 for {list(p.index[zero][:5])}:"
+                         " its binomial variance is 0 (zero_counts='continuity' uses 0.5/(N+1))")
+    p_var = p.where(~zero, 0.5 / (n[ok] + 1))
     return pd.DataFrame({
         "name": rows.loc[ok, schema.NAME], "size_class": rows.loc[ok, schema.SIZE_CLASS],
         "count": count[ok], "denominator": n[ok], "observed": spec.per * p,
-        "sampling_variance": variance_factor * spec.per**2 * p * (1 - p) / n[ok],
+        "sampling_variance": variance_factor * spec.per**2 * p_var * (1 - p_var) / n[ok],
+        "zero_count": zero,
     })
 
 
@@ -181,6 +195,7 @@ def expected_use(
     level: float = 0.95,
     seed: int = 0,
     variance_factor: float = 1.0,
+    zero_counts: str = "refuse",
 ) -> ExpectedUse:
     """Fit the Fay-Herriot model of one outcome in one year on the risk profile.
 
@@ -201,6 +216,8 @@ def expected_use(
         Seed of the rank draws.
     variance_factor : float
         Multiplies the binomial sampling variance (1: pure binomial; a sensitivity check).
+    zero_counts : {"refuse", "continuity"}
+        What a zero count's variance is (:func:`direct_estimates`).
 
     Returns
     -------
@@ -211,7 +228,7 @@ def expected_use(
         expectation), ``shrinkage``, ``rank`` with ``rank_low/high`` (1 = furthest below).
         Municipalities without data or without a profile are in ``left_out``.
     """
-    direct = direct_estimates(panel, outcome, year, variance_factor)
+    direct = direct_estimates(panel, outcome, year, variance_factor, zero_counts)
     X, no_profile = _design(profile, direct.index)
     keep = direct.index.difference(pd.Index(no_profile), sort=False)
     no_data = sorted(set(panel.loc[panel[schema.YEAR] == year, schema.MUNICIPALITY])
@@ -260,7 +277,7 @@ def chance_table(result: ExpectedUse) -> pd.DataFrame:
 
 def size_class_gaps(
     panel: pd.DataFrame, profile: pd.DataFrame, outcome: str, year: int, level: float = 0.95,
-    reference: str = ">=100k",
+    reference: str = ">=100k", zero_counts: str = "refuse",
 ) -> pd.DataFrame:
     """Is the remainder of small municipalities lower? Size-class terms in the FH regression.
 
@@ -268,7 +285,7 @@ def size_class_gaps(
     coefficient is the class's use minus that of the reference class *with the same risk
     profile*, with its GLS standard error at the REML variance and a normal interval.
     """
-    direct = direct_estimates(panel, outcome, year)
+    direct = direct_estimates(panel, outcome, year, zero_counts=zero_counts)
     dummies = pd.get_dummies(direct["size_class"], dtype=float)
     dummies = dummies.drop(columns=[reference]).loc[:, lambda d: d.sum() > 0]
     X, no_profile = _design(profile, direct.index, dummies)
@@ -345,9 +362,40 @@ def reading(
             w = chance_table(wider[r.outcome]).set_index("group").loc["all"]
             lines.append(f"  With the sampling variance x {wider[r.outcome].variance_factor:g}: "
                          f"{w['differ']} of {w['n']} differ.")
+        zeros = int(r.table["zero_count"].sum())
+        if zeros:
+            lines.append(f"  {zeros} municipalities with a count of 0 (variance from 0.5/(N+1)).")
         if r.left_out:
             lines.append(f"  Left out (no count, denominator or profile): {len(r.left_out)}.")
     return "\n".join(lines)
+
+
+def outcomes_in_year(panel: pd.DataFrame, outcomes: Sequence[str], year: int) -> list[str]:
+    """The outcomes with a count and a denominator for at least half the units in ``year``."""
+    rows = panel[panel[schema.YEAR] == year]
+    keep = []
+    for o in outcomes:
+        spec = schema.OUTCOMES[o]
+        known = rows[spec.numerator].notna() & rows[spec.denominator].notna()
+        if len(rows) and known.mean() >= 0.5:
+            keep.append(o)
+    return keep
+
+
+def persistence(first: ExpectedUse, later: ExpectedUse) -> dict:
+    """Do the same municipalities stay above or below expectation? Two years of one outcome.
+
+    The correlation of the remainders (municipalities in both fits) and a cross-table of
+    ``differs`` (-1 below, 0, +1 above) in the first year (rows) against the later year.
+    """
+    cols = ["remainder", "differs"]
+    both = first.table[cols].add_suffix("_first").join(
+        later.table[cols].add_suffix("_later"), how="inner")
+    return {
+        "outcome": first.outcome, "years": (first.year, later.year), "n": len(both),
+        "correlation": float(both["remainder_first"].corr(both["remainder_later"])),
+        "table": pd.crosstab(both["differs_first"], both["differs_later"]),
+    }
 
 
 def headline(results: Sequence[ExpectedUse]) -> str:
@@ -363,7 +411,7 @@ def headline(results: Sequence[ExpectedUse]) -> str:
 
 
 __all__ = [
-    "headline",
+    "headline", "outcomes_in_year", "persistence",
     "ExpectedUse", "expected_use", "chance_table", "size_class_gaps", "caterpillar", "ranking",
     "reading", "direct_estimates", "risk_profile", "synthetic_profile", "person_outcomes",
     "RISK_PROFILE",

@@ -56,6 +56,15 @@ def test_zero_counts_and_amounts_are_refused_by_name():
     count[3] = 0
     with pytest.raises(ValueError, match=r"wmo_per_1000 2017: wmo_clients is 0 .*GM9003"):
         eu.direct_estimates(_panel(count, population, profile), "wmo_per_1000", 2017)
+    d = eu.direct_estimates(_panel(count, population, profile), "wmo_per_1000", 2017,
+                            zero_counts="continuity")
+    p0 = 0.5 / (population[3] + 1)
+    assert d["observed"].iloc[3] == 0 and d["zero_count"].sum() == 1
+    assert d["sampling_variance"].iloc[3] == pytest.approx(1e6 * p0 * (1 - p0) / population[3])
+    count[3] = population[3]
+    with pytest.raises(ValueError, match="not below population for"):
+        eu.direct_estimates(_panel(count, population, profile), "wmo_per_1000", 2017,
+                            zero_counts="continuity")
     with pytest.raises(ValueError, match="not a count of persons"):
         eu.direct_estimates(_panel(count, population, profile), "spending_per_inhabitant", 2017)
     assert eu.person_outcomes(["wmo_per_1000", "spending_per_inhabitant"]) == ["wmo_per_1000"]
@@ -114,3 +123,20 @@ def test_size_class_gap_recovers_a_known_shift_of_small_municipalities():
                               reference="20-50k")
     row = gaps.set_index("size_class").loc["<20k"]
     assert row["ci_low"] <= -8.0 <= row["ci_high"] and row["ci_high"] < 0
+
+
+def test_persistence_of_a_fixed_remainder_across_two_years():
+    population, profile = _world()
+    rng = np.random.default_rng(4)
+    theta = 50 + 4 * profile["a"].to_numpy() - 6 * profile["b"].to_numpy()
+    u = rng.normal(0, 5.0, M)  # the same remainder in both years
+    panels = [_panel(rng.binomial(population.astype(int), (theta + u) / 1000).astype(float),
+                     population, profile, year) for year in (2017, 2023)]
+    panel = pd.concat(panels, ignore_index=True)
+    assert eu.outcomes_in_year(panel, ["wmo_per_1000"], 2023) == ["wmo_per_1000"]
+    assert eu.outcomes_in_year(panel, ["wmo_per_1000"], 2019) == []
+    first, later = (eu.expected_use(panel, profile, "wmo_per_1000", y) for y in (2017, 2023))
+    p = eu.persistence(first, later)
+    assert p["n"] == M and p["correlation"] > 0.8
+    assert p["table"].to_numpy().sum() == M
+    assert p["table"].loc[-1, 1] == 0 and p["table"].loc[1, -1] == 0  # never flips sign
