@@ -295,6 +295,7 @@ def panel_from_frame(
     weight: str | None = "auto",
     history=None,
     baseline_year: int | None = None,
+    options=None,
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
 
@@ -325,6 +326,8 @@ def panel_from_frame(
     baseline_year : int, optional
         Year fixing size classes; default 2014 when the data cover it, else their
         first year.
+    options : analysis.data.options.PanelOptions, optional
+        Size rule, threshold, merger crossers, units with a missing part.
 
     Returns
     -------
@@ -352,10 +355,12 @@ def panel_from_frame(
     >>> panel.loc[panel.municipality == "GM0014", ["year", "clients"]].to_dict("list")
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
-    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year)[0]
+    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
+                      options)[0]
 
 
-def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year):
+def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
+               options=None):
     """The harmonised panel and the panel on each year's own boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
     from analysis.data.schema import BASELINE_YEAR
@@ -369,7 +374,8 @@ def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_ye
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
     out = harmonise_to_boundaries(
-        panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight
+        panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight,
+        options=options,
     )
     out.attrs["columns_left_out"] = {**prepared.left_out, **out.attrs.get("columns_left_out", {})}
     out.attrs["rows_left_out"] = prepared.rows_left_out
