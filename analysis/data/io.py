@@ -42,15 +42,24 @@ def replace_directory(staging: Path, target: Path) -> None:
     """Swap a complete ``staging`` directory in for ``target`` (same parent).
 
     Between the two renames ``target`` does not exist, so a crash there leaves no
-    half-new directory that a later run could trust (its manifest is missing).
+    half-new directory that a later run could trust (its manifest is missing). The old
+    ``target`` is moved into a fresh hidden folder of its own before it is removed, so
+    nothing else beside it (whatever its name) is ever deleted.
     """
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
     staging.chmod(0o777 & ~current_umask())  # mkdtemp made it 0700
+    old = None
     if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        target.rename(old / target.name)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:  # put the old one back: never leave neither
+            (old / target.name).rename(target)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def current_umask() -> int:

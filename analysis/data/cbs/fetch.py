@@ -43,7 +43,8 @@ from analysis.data.cbs.http import CBSHTTPError, RetryPolicy, base_url, get
 from analysis.data.cbs.staging import FetchStaging, sigterm_as_exit, sweep_orphans
 from analysis.data.cbs.v4files import CBSFormatError, parse_period
 from analysis.data.io import replace_directory, sha256_bytes, write_bytes_atomic
-from analysis.data.ownership import check_writable, claim
+from analysis.data.ownership import MARKER as OWNED
+from analysis.data.ownership import check_writable, claim, marker_bytes
 
 DEFAULT_RAW_DIR = Path("data/raw/cbs")
 USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolkit)"
@@ -165,6 +166,8 @@ def fetch_table(
         run = _Run(query, api_base, staging.path, session, policy or RetryPolicy(), progress)
         manifest = run.fetch()
         write_manifest(staging.path, manifest)
+        names = [f.name for f in manifest.files] + [MANIFEST]
+        write_bytes_atomic(staging.path / OWNED, marker_bytes(names))  # ours to replace
         staging.commit(lambda path: replace_directory(path, target))
     return FetchResult(query.table, target, manifest, from_cache=False, problems=problems)
 
