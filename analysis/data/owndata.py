@@ -33,13 +33,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import paths
-from analysis.data.owndata_read import (
-    OwnDataError,
-    OwnDataWarning,
-    is_text_only,
-    parse_numbers,
-    read_own_csv,
-)
+from analysis.data.owndata_numbers import is_text_only, number_convention, parse_numbers
+from analysis.data.owndata_read import OwnDataError, OwnDataWarning, read_own_csv
 from analysis.data.roles import DROP, OTHERS, TEXT, Role, default_roles, parse_role
 from analysis.data.schema import (
     MUNICIPALITY,
@@ -197,8 +192,10 @@ def prepare(
     boundary_year: int,
     roles: Mapping[str, Role],
     rename: Mapping[str, str] | None = None,
+    decimal: str = "auto",
 ) -> Prepared:
     """Validate keys and values; return the panel on each year's own boundaries."""
+    source = str(frame.attrs.get("source", "input"))
     frame = frame.rename(columns=dict(rename or {})).reset_index(drop=True)
     absent = [c for c in (MUNICIPALITY, YEAR) if c not in frame]
     if absent:
@@ -208,10 +205,9 @@ def prepare(
         )
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
-    decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
     roles = _with_others(frame.columns, {**default_roles(), **roles})
     left_out: dict[str, str] = {}
-    values, statuses, texts = {}, {}, {}
+    numeric, texts = [], {}
     for column in frame.columns:
         if column in (MUNICIPALITY, YEAR, NAME, PROVINCE) or column.endswith(STATUS_SUFFIX):
             continue
@@ -223,9 +219,13 @@ def prepare(
         elif column not in roles and is_text_only(frame[column]):
             left_out[column] = "text, not numbers (declare it drop to silence the warning)"
         else:
-            values[column], status = parse_numbers(frame, column, decimal_comma)
-            given = frame.get(column + STATUS_SUFFIX)
-            statuses[column + STATUS_SUFFIX] = status if given is None else given
+            numeric.append(column)
+    convention = number_convention(frame, numeric, decimal, source=source)
+    values, statuses = {}, {}
+    for column in numeric:
+        values[column], status = parse_numbers(frame, column, convention)
+        given = frame.get(column + STATUS_SUFFIX)
+        statuses[column + STATUS_SUFFIX] = status if given is None else given
     values = pd.DataFrame(values, index=frame.index)
     codes, rows_left_out = _codes(frame[MUNICIPALITY], years, values, history)
     panel = pd.concat(
@@ -295,6 +295,7 @@ def panel_from_frame(
     weight: str | None = "auto",
     history=None,
     baseline_year: int | None = None,
+    decimal: str = "auto",
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
 
@@ -325,6 +326,9 @@ def panel_from_frame(
     baseline_year : int, optional
         Year fixing size classes; default 2014 when the data cover it, else their
         first year.
+    decimal : {"auto", "point", "comma"}
+        How text numbers are written (:mod:`analysis.data.owndata_numbers`): decided
+        from the cells by default; an ambiguous ``;`` file is refused.
 
     Returns
     -------
@@ -352,17 +356,19 @@ def panel_from_frame(
     >>> panel.loc[panel.municipality == "GM0014", ["year", "clients"]].to_dict("list")
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
-    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year)[0]
+    return _harmonise(
+        frame, boundary_year, roles, rename, weight, history, baseline_year, decimal
+    )[0]
 
 
-def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year):
+def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year, decimal):
     """The harmonised panel and the panel on each year's own boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
     from analysis.data.schema import BASELINE_YEAR
 
     history = _load_history(history)
     declared = {c: parse_role(r, c) for c, r in (roles or {}).items()}
-    prepared = prepare(frame, history, boundary_year, declared, rename)
+    prepared = prepare(frame, history, boundary_year, declared, rename, decimal)
     panel = prepared.panel
     years = sorted(panel[YEAR].unique())
     if baseline_year is None:
@@ -389,6 +395,7 @@ def build_own_panel(
     year: int | None = None,
     where: Mapping[str, str] | None = None,
     out_dir: str | Path | None = None,
+    decimal: str = "auto",
 ):
     """Read ``input_path``, harmonise it and write ``panel_csv_<year>.parquet`` and its sidecar.
 
@@ -415,7 +422,7 @@ def build_own_panel(
             raise OwnDataError(f"--where {column}=...: no column {column!r} in {input_path}")
         frame = frame[frame[column].astype(str).str.strip() == value]
     panel, raw = _harmonise(
-        frame, boundary_year, roles, rename, weight, history_path, baseline_year
+        frame, boundary_year, roles, rename, weight, history_path, baseline_year, decimal
     )
     files = {
         f"input/{input_path.name}": {"sha256": sha256_file(input_path)},
@@ -436,6 +443,7 @@ def build_own_panel(
         rows_left_out=panel.attrs["rows_left_out"],
         where=dict(where or {}),
         rename=dict(rename or {}),
+        decimal=decimal,
     )
     path = write_panel(panel, metadata, out_dir)
     return BuildResult(panel, raw, path, metadata)
