@@ -35,7 +35,17 @@ import pandas as pd
 from analysis.data import paths
 from analysis.data.owndata_numbers import is_text_only, number_convention, parse_numbers
 from analysis.data.owndata_read import OwnDataError, OwnDataWarning, read_own_csv
-from analysis.data.roles import DROP, OTHERS, TEXT, Role, default_roles, parse_role
+from analysis.data.roles import (
+    COUNT,
+    DENOMINATOR,
+    DROP,
+    OTHERS,
+    TEXT,
+    Rate,
+    Role,
+    default_roles,
+    parse_role,
+)
 from analysis.data.schema import (
     MUNICIPALITY,
     NAME,
@@ -196,7 +206,9 @@ def prepare(
 ) -> Prepared:
     """Validate keys and values; return the panel on each year's own boundaries."""
     source = str(frame.attrs.get("source", "input"))
-    frame = frame.rename(columns=dict(rename or {})).reset_index(drop=True)
+    frame = _renamed(frame, dict(rename or {})).reset_index(drop=True)
+    if frame.empty:
+        raise OwnDataError(f"{source}: no data rows; nothing to build")
     absent = [c for c in (MUNICIPALITY, YEAR) if c not in frame]
     if absent:
         raise OwnDataError(
@@ -239,9 +251,44 @@ def prepare(
     )
     keep = codes.notna()
     panel = panel[keep].reset_index(drop=True)
+    _check_parts(panel, roles)
     _check_unique(panel, frame.loc[keep, MUNICIPALITY].reset_index(drop=True))
     _warn(left_out, rows_left_out)
     return Prepared(panel, roles, left_out, rows_left_out)
+
+
+def _renamed(frame: pd.DataFrame, rename: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with ``rename`` applied; an absent column or a name taken twice is refused."""
+    for old, new in rename.items():
+        if old not in frame.columns:
+            raise OwnDataError(f"--rename {old}={new}: no column {old!r} in the input")
+    names = [rename.get(c, c) for c in frame.columns]
+    taken = sorted({n for n in names if names.count(n) > 1})
+    if taken:
+        raise OwnDataError(
+            f"--rename gives column(s) {', '.join(map(repr, taken))} a name another column "
+            "has already; rename that one too, or drop one of them first"
+        )
+    return frame.rename(columns=rename)
+
+
+def _check_parts(panel: pd.DataFrame, roles: Mapping[str, Role]) -> None:
+    """A rate of a count over a population: the count never exceeds the population."""
+    for column, role in roles.items():
+        if not isinstance(role, Rate) or {role.numerator, role.denominator} - set(panel):
+            continue
+        if roles.get(role.numerator) != COUNT or roles.get(role.denominator) != DENOMINATOR:
+            continue
+        above = panel[role.numerator] > panel[role.denominator]
+        if above.any():
+            row = panel[above].iloc[0]
+            raise OwnDataError(
+                f"{role.numerator} ({row[role.numerator]:g}) is above its denominator "
+                f"{role.denominator} ({row[role.denominator]:g}) for {row[MUNICIPALITY]} in "
+                f"{row[YEAR]} ({int(above.sum())} row(s); rate {column!r}): a count of people "
+                "cannot exceed the population it is part of; declare the numerator 'total' "
+                "if it counts something else"
+            )
 
 
 def _with_others(columns, roles: dict[str, Role]) -> dict[str, Role]:
@@ -282,7 +329,13 @@ def _load_history(history):
         path = Path(history or DEFAULT_HISTORY)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: boundary history (codes-RegioS.json) not found")
-        return load_boundary_history(path)
+        try:
+            return load_boundary_history(path)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise OwnDataError(
+                f"{path}: not a CBS boundary history (codes-RegioS.json): {first}"
+            ) from None
     return history
 
 
@@ -373,6 +426,11 @@ def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_ye
     years = sorted(panel[YEAR].unique())
     if baseline_year is None:
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
+    elif baseline_year not in years:  # every size class would be missing
+        raise OwnDataError(
+            f"--baseline-year {baseline_year} is not a year of the data "
+            f"({', '.join(map(str, years))}): size classes are fixed in that year"
+        )
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
     out = harmonise_to_boundaries(
         panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight

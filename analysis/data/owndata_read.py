@@ -9,6 +9,7 @@ comma, decided per file) are read by :mod:`analysis.data.owndata_numbers`;
 
 from __future__ import annotations
 
+import csv
 import warnings
 from pathlib import Path
 
@@ -53,7 +54,13 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: no such file")
     head = path.read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0]
     sep = ";" if head.count(";") > head.count(",") else ","
-    header = [h.strip().strip('"') for h in head.split(sep)]
+    header = [h.strip() for h in next(csv.reader([head], delimiter=sep), [])]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise OwnDataError(
+            f"{path}: column(s) {', '.join(map(repr, repeated))} appear more than once in "
+            "the header; give each column its own name"
+        )
     if _is_statline(header):
         return _read_statline(path, year)
     try:
@@ -61,6 +68,8 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise OwnDataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise OwnDataError(f"{path}: no data rows (only a header); nothing to build")
     frame.attrs.update(separator=sep, source=path.name)  # ';': decimal commas possible
     return frame
 
