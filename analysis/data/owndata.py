@@ -232,7 +232,10 @@ def prepare(
             left_out[column] = "text, not numbers (declare it drop to silence the warning)"
         else:
             numeric.append(column)
-    convention = number_convention(frame, numeric, decimal, source=source)
+    # every column that may hold numbers tells the file's convention (a dropped one too)
+    evidence = [c for c in frame.columns if c not in (MUNICIPALITY, YEAR, *texts)
+                and not c.endswith(STATUS_SUFFIX)]  # fmt: skip
+    convention = number_convention(frame, evidence, decimal, source=source)
     values, statuses = {}, {}
     for column in numeric:
         values[column], status = parse_numbers(frame, column, convention)

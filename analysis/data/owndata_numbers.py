@@ -149,6 +149,9 @@ def parse_numbers(
         numbers = text.where(~empty & ~special).map(parsed, na_action="ignore")
         numbers = pd.to_numeric(numbers, errors="coerce").astype(float)
         bad = ~empty & ~special & numbers.isna()
+        words = bad & text.map(_non_finite_word, na_action="ignore").fillna(False).astype(bool)
+        if words.any():  # 'inf', 'nan', 'Infinity': numbers to pandas, not figures
+            raise _error(_not_finite(column, _rows(frame, text, words)))
         if bad.any():
             other = "comma" if convention == "point" else "point"
             hint = ""
@@ -158,11 +161,15 @@ def parse_numbers(
         status = text.where(special).astype(object) if special.any() else None
     infinite = ~np.isfinite(numbers) & numbers.notna()
     if infinite.any():
-        raise _error(
-            f"column {column!r} holds values that are not finite numbers: "
-            f"{_rows(frame, text, infinite)} (write a CBS sign such as '.' for a missing figure)"
-        )
+        raise _error(_not_finite(column, _rows(frame, text, infinite)))
     return numbers, status
+
+
+def _not_finite(column: str, rows: str) -> str:
+    return (
+        f"column {column!r} holds values that are not finite numbers: {rows} (write a CBS "
+        "sign such as '.' for a missing figure)"
+    )
 
 
 def _rows(frame: pd.DataFrame, text: pd.Series, mask: pd.Series) -> str:

@@ -57,7 +57,8 @@ def test_a_page_linking_to_itself_stops_with_one_line(tmp_path, capsys):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
         _page(server, 7, 7, link_skip=7)
-        with pytest.raises(PaginationError, match=r"^99991NED: observations page 2 links back to page 2"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 2 links back to page 2"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(7)] == 1
         errors = _cli_fetch(server, tmp_path, capsys)
@@ -71,7 +72,8 @@ def test_a_cycle_of_two_pages_stops_with_one_line(tmp_path, capsys):
         _serve_v4(server, page_size=7)
         _page(server, 7, 7, link_skip=14)
         _page(server, 14, 7, link_skip=7)
-        with pytest.raises(PaginationError, match=r"^99991NED: observations page 3 links back to page 2"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 3 links back to page 2"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(7)] == 1 and server.hits[PAGE.format(14)] == 1
         errors = _cli_fetch(server, tmp_path, capsys)
@@ -83,7 +85,8 @@ def test_an_empty_page_that_links_on_stops_with_one_line(tmp_path, capsys):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
         _page(server, 7, 0, link_skip=14)
-        with pytest.raises(PaginationError, match=r"^99991NED: observations page 2 has no rows but"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 2 has no rows but"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(14)] == 0
         errors = _cli_fetch(server, tmp_path, capsys)
@@ -96,7 +99,8 @@ def test_more_rows_than_the_service_counted_stops(tmp_path):
         _serve_v4(server, page_size=7)
         server.add("/99991NED/Observations/$count", Reply(body=b"10"))
         with pytest.raises(
-            PaginationError, match=r"^99991NED: observations page 2 brings the rows to 14, the service's"
+            PaginationError,
+            match=r"^99991NED: observations page 2 brings the rows to 14, the service's",
         ):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(14)] == 0
