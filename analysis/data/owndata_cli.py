@@ -60,7 +60,7 @@ def add_own_data_options(parser: argparse.ArgumentParser) -> None:
         "--decimal",
         choices=DECIMALS,
         default="auto",
-        help="decimal separator of the numbers (default auto: from the file; a ';' file "
+        help="decimal separator of the numbers (default auto: from the file; a column "
         "with only values such as 1.500 is refused as ambiguous)",
     )
     group.add_argument(

@@ -8,9 +8,9 @@ reads (``12,5``, ``64.0``, ``1.234.567``) is evidence for it; :func:`number_conv
 takes the file's convention from that evidence, or from ``--decimal``:
 
 * evidence for both conventions in one file stops with a line naming the columns;
-* with no evidence, a cell both read differently (``1.500``, ``1,500``) is ambiguous: in a
-  ``;`` file it stops the build with a line naming its column (pass ``--decimal``); a
-  ``,``-separated file uses decimal points.
+* with no evidence, a cell both read differently (``1.500``, ``1,500``) is ambiguous and
+  stops the build with a line naming its column (pass ``--decimal``), whatever the
+  separator: a ``,``-separated file may hold Dutch thousands too.
 
 :func:`parse_numbers` then turns a column into floats: empty fields and CBS signs
 (``.``, ``x``, ``-``, ``?``) become missing with the sign kept as the status; text, and
@@ -94,8 +94,8 @@ def number_convention(
 ) -> str:
     """The file's convention, "point" or "comma", from ``decimal`` or from its cells.
 
-    ``frame.attrs["separator"]`` (set by :func:`analysis.data.owndata_read.read_own_csv`)
-    says whether a file with no evidence either way may default to decimal points.
+    A file with no evidence either way uses decimal points unless a cell would read
+    differently under the two conventions, which is refused as ambiguous.
 
     Examples
     --------
@@ -120,7 +120,7 @@ def number_convention(
     if commas or points:
         return "comma" if commas else "point"
     ambiguous = [(c, f["either"][0]) for c, f in found.items() if f["either"]]
-    if ambiguous and frame.attrs.get("separator") == ";":
+    if ambiguous:
         column, cell = ambiguous[0]
         raise _error(
             f"{source}: column {column!r} is ambiguous: {cell!r} is "

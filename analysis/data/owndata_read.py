@@ -55,6 +55,9 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
     head = path.read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0]
     sep = ";" if head.count(";") > head.count(",") else ","
     header = [h.strip() for h in next(csv.reader([head], delimiter=sep), [])]
+    unnamed = [k + 1 for k, h in enumerate(header) if not h.strip('"').strip()]
+    if unnamed and len(header) > 1:
+        raise OwnDataError(f"{path}: column {unnamed[0]} has no name in the header")
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise OwnDataError(
@@ -70,7 +73,7 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise OwnDataError(f"{path}: no data rows (only a header); nothing to build")
-    frame.attrs.update(separator=sep, source=path.name)  # ';': decimal commas possible
+    frame.attrs.update(separator=sep, source=path.name)
     return frame
 
 

@@ -94,9 +94,13 @@ def test_a_file_mixing_both_conventions_is_refused(tmp_path):
         _panel(_csv(tmp_path, text), roles={"a": "count", "b": "count"})
 
 
-def test_a_comma_file_keeps_decimal_points(tmp_path):
+def test_a_comma_file_keeps_decimal_points_and_refuses_ambiguity(tmp_path):
+    text = "municipality,year,clients\nGM0014,2019,1.500\nGM0034,2019,2.25\n"
+    panel = _panel(_csv(tmp_path, text), roles={"clients": "count"})
+    assert sorted(panel["clients"]) == [1.5, 2.25]
     text = "municipality,year,clients\nGM0014,2019,1.500\nGM0034,2019,2\n"
-    assert sorted(_panel(_csv(tmp_path, text), roles={"clients": "count"})["clients"]) == [1.5, 2]
+    with pytest.raises(OwnDataError, match="column 'clients' is ambiguous: '1.500' is 1500"):
+        _panel(_csv(tmp_path, text, "b.csv"), roles={"clients": "count"})
 
 
 # ------------------------------------------------------------------ one-line refusals
