@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +42,7 @@ from analysis.data.cbs.cache import (
 )
 from analysis.data.cbs.http import CBSHTTPError, RetryPolicy, base_url, check_within, get
 from analysis.data.cbs.staging import FetchStaging, sigterm_as_exit, sweep_orphans
+from analysis.data.cbs.table_ids import check_table_id
 from analysis.data.cbs.v4files import CBSFormatError, parse_period
 from analysis.data.io import replace_directory, sha256_bytes, write_bytes_atomic
 from analysis.data.ownership import MARKER as OWNED
@@ -55,33 +55,6 @@ USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolk
 # pages of at most 10,000 rows; these are ten times and more what a real table needs.
 MAX_ROWS_WITHOUT_COUNT = 10_000_000
 MAX_PAGES = 100_000
-
-
-# CBS table identifiers: five digits and two to four letters (03759ned, 82354NED, 80030ENG),
-# older ones four digits (7461bev) or a year suffix (7052_95). Nothing else reaches a path
-# or a URL: no slash, no dot, not empty.
-TABLE_ID = re.compile(r"\d{4,5}[A-Za-z]{2,4}|\d{4}_\d{2}")
-
-
-def check_table_id(table: str) -> str:
-    """``table`` when it is a CBS table identifier (:data:`TABLE_ID`); else ValueError.
-
-    Examples
-    --------
-    >>> check_table_id("03759ned")
-    '03759ned'
-    >>> try:
-    ...     check_table_id("../../x")
-    ... except ValueError as err:
-    ...     print(str(err).split(" (")[0])
-    table id '../../x' is not a CBS table identifier
-    """
-    if not isinstance(table, str) or not TABLE_ID.fullmatch(table):
-        raise ValueError(
-            f"table id {table!r} is not a CBS table identifier (five digits and letters, "
-            "e.g. 03759ned or 82354NED)"
-        )
-    return table
 
 
 class PaginationError(CBSFormatError):
