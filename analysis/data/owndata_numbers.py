@@ -112,9 +112,10 @@ def number_convention(
     commas = [(c, f["comma"][0]) for c, f in found.items() if f["comma"]]
     if points and commas:
         (p_col, p_cell), (c_col, c_cell) = points[0], commas[0]
-        where = f"column {p_col!r}" if p_col == c_col else f"columns {p_col!r} and {c_col!r}"
+        where = (f"column {p_col!r} mixes" if p_col == c_col
+                 else f"columns {p_col!r} and {c_col!r} mix")  # fmt: skip
         raise _error(
-            f"{source}: {where} mix a decimal point ({p_cell!r}) and a decimal comma "
+            f"{source}: {where} a decimal point ({p_cell!r}) and a decimal comma "
             f"({c_cell!r}); write one convention or pass --decimal point or --decimal comma"
         )
     if commas or points:
