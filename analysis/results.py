@@ -263,18 +263,29 @@ def _display_frame(table: pd.DataFrame, digits: int) -> pd.DataFrame:
     return out
 
 
+def _markdown_cell(value: object) -> str:
+    """A cell that cannot break the table: ``|`` escaped, no line break, no raw HTML."""
+    text = " ".join(str(value).split())
+    return html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+
+
 def _markdown(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    head = "| " + " | ".join(map(_markdown_cell, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(map(_markdown_cell, row)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
     return "\n".join([head, rule, *body])
 
 
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#",
+          "$": r"\$", "^": r"\^{}", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}"}  # fmt: skip
+
+
 def _latex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                 ("#", r"\#"), ("$", r"\$"), ("^", r"\^{}")):
-        s = s.replace(a, b)
-    return s
+    """Every LaTeX special character escaped, in one pass (so no escape is escaped again)."""
+    return "".join(_LATEX.get(ch, ch) for ch in " ".join(s.split()))
 
 
 def _latex(frame: pd.DataFrame) -> str:

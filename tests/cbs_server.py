@@ -26,6 +26,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering (a timeout when > client timeout)
     extra_length: int = 0  # announce this many bytes more than are sent: a truncated body
     headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0  # seconds between single bytes of the body (a slow-drip server)
 
     def encoded(self) -> bytes:
         if self.body is not None:
@@ -94,14 +95,24 @@ class CBSServer:
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(body)
-                    self.wfile.flush()
+                    for piece in _pieces(body, reply.drip):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): nothing to do
                 if reply.extra_length:
                     self.close_connection = True
 
         return Handler
+
+
+def _pieces(body: bytes, drip: float):
+    if not drip:
+        yield body
+        return
+    for k in range(len(body)):
+        time.sleep(drip)
+        yield body[k : k + 1]
 
 
 def paged(server: CBSServer, path: str, rows: list[dict], page_size: int, api: str) -> None:

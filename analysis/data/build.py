@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -13,7 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import paths, schema
-from analysis.data.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.data.io import (
+    file_lock,
+    sha256_bytes,
+    sha256_file,
+    sweep_temporaries,
+    write_atomic,
+    write_bytes_atomic,
+)
 from analysis.data.options import PanelOptions
 from analysis.data.ownership import check_writable, claim
 from analysis.data.sources import read_json_object, read_v4_directory
@@ -220,16 +228,52 @@ def panel_path(
     return out_dir / f"panel_{source}_{boundary_year}{tag}.parquet"
 
 
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.lock")
+
+
 def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
-    """Write parquet and its metadata sidecar atomically."""
+    """Write parquet and its metadata sidecar as one unit.
+
+    Both are written atomically under an exclusive lock on ``.panel_<source>_<year>.lock``
+    (concurrent builds take turns; readers take it shared), and the sidecar records the
+    parquet's sha256 (``panel_sha256``), so a parquet and a sidecar of different builds
+    (a build killed between the two writes) are never read as a pair. Temporaries that
+    killed builds of this panel left are removed first.
+    """
     options = PanelOptions(**metadata["panel_options"]) if "panel_options" in metadata else None
     path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"], options)
     frame = panel.copy()
     frame.attrs = {}
-    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
-    sidecar = json.dumps(metadata, indent=1, sort_keys=True) + "\n"
-    write_bytes_atomic(path.with_suffix(".json"), sidecar.encode())
+    with file_lock(_lock_path(path)):
+        for target in (path, path.with_suffix(".json")):
+            sweep_temporaries(target)
+        write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        metadata["panel_sha256"] = sha256_file(path)
+        sidecar = json.dumps(metadata, indent=1, sort_keys=True) + "\n"
+        write_bytes_atomic(path.with_suffix(".json"), sidecar.encode())
     return path
+
+
+def _read_pair(path: Path, with_panel: bool = True) -> tuple[dict | None, pd.DataFrame | None]:
+    """The sidecar and panel at ``path`` when they belong together, else (None, None).
+
+    Read under a shared lock; the parquet's sha256 must equal the sidecar's
+    ``panel_sha256``, so a pair left by a killed or a concurrent build is not trusted.
+    """
+    sidecar = path.with_suffix(".json")
+    if not path.is_file() or not sidecar.is_file():
+        return None, None
+    with file_lock(_lock_path(path), shared=True):
+        try:
+            metadata = json.loads(sidecar.read_text())
+            data = path.read_bytes()
+        except (OSError, ValueError):
+            return None, None  # a damaged or vanished sidecar: rebuild
+        if not isinstance(metadata, dict) or metadata.get("panel_sha256") != sha256_bytes(data):
+            return None, None
+    panel = pd.read_parquet(io.BytesIO(data)) if with_panel else None
+    return metadata, panel
 
 
 def read_panel(
@@ -241,13 +285,13 @@ def read_panel(
     """Read a built panel, building it first when absent or older than its raw files.
 
     ``data/processed`` is always derived from ``data/raw``: a stored panel whose recorded
-    raw sha256 values differ from the raw manifest's (or from an older panel format) is
-    rebuilt rather than trusted. ``options`` picks the panel built under those choices.
+    raw sha256 values differ from the raw manifest's (or from an older panel format), or
+    whose parquet is not the one its sidecar describes, is rebuilt rather than trusted.
+    ``options`` picks the panel built under those choices.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
-    sidecar = path.with_suffix(".json")
-    metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-    if not path.is_file() or metadata is None or not _is_current(metadata, source):
+    metadata, panel = _read_pair(path)
+    if metadata is None or not _is_current(metadata, source):
         if source == "csv":  # own data: only `build --source csv` knows the file and roles
             raise FileNotFoundError(
                 f"{path} is missing or older than its input: run `python -m analysis build "
@@ -259,8 +303,13 @@ def read_panel(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             build_panel(source, boundary_year=boundary_year, out_dir=out_dir, options=options)
-        metadata = json.loads(sidecar.read_text())
-    panel = pd.read_parquet(path)
+        metadata, panel = _read_pair(path)
+        if metadata is None:
+            raise RawDataError(f"{path}: another build replaced the panel while it was read")
+    return _with_attrs(panel, metadata)
+
+
+def _with_attrs(panel: pd.DataFrame, metadata: dict) -> pd.DataFrame:
     panel.attrs.update(
         {k: metadata[k] for k in ("source", "synthetic", "label", "boundary_year", "baseline_year")}
     )
@@ -284,21 +333,17 @@ def read_current_panel(
     pin the cache it was built from), so ``run --source cbs`` rebuilds it.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
-    sidecar = path.with_suffix(".json")
-    if source not in ("synthetic", "statline") or not path.is_file() or not sidecar.is_file():
+    if source not in ("synthetic", "statline"):
         return None
     if baseline_year is None:
         baseline_year = SOURCE_BASELINE_YEAR.get(source, schema.BASELINE_YEAR)
-    try:
-        metadata = json.loads(sidecar.read_text())
-    except ValueError:
-        return None  # a damaged sidecar: rebuild
+    metadata, panel = _read_pair(path)  # None: absent, damaged or not one build's pair
     chosen = (options or PanelOptions()).as_dict()
-    if metadata.get("baseline_year") != baseline_year or metadata.get("panel_options") != chosen:
+    if metadata is None or metadata.get("baseline_year") != baseline_year:
         return None
-    if not _is_current(metadata, source):
+    if metadata.get("panel_options") != chosen or not _is_current(metadata, source):
         return None
-    panel = read_panel(source, boundary_year, out_dir, options)
+    panel = _with_attrs(panel, metadata)
     raw, _, _ = load_raw_panel(source)
     return BuildResult(panel, raw, path, metadata)
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, the content hash still guards
+    fcntl = None
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -26,6 +33,50 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def sweep_temporaries(path: str | Path) -> list[Path]:
+    """Remove what killed :func:`write_atomic` calls for ``path`` left beside it.
+
+    Only files named exactly as :func:`write_atomic` names its temporaries for this
+    ``path`` (``.<name>.<8 random characters>.tmp``); call it while holding the lock that
+    every writer of ``path`` takes (:func:`file_lock`), so none is a write in progress.
+    """
+    path = Path(path)
+    own = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    removed = []
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        if own.fullmatch(tmp.name) and tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold an ``flock`` on ``path`` (created if absent) while the block runs.
+
+    Writers take it exclusively, readers shared, so a reader never sees one writer's
+    file beside another's. Where the lock file cannot be created (a read-only folder)
+    or ``fcntl`` is missing, the block runs unlocked.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    except OSError:
+        if not shared:
+            raise
+        fd = None
+    try:
+        if fd is not None and fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # closing drops the lock
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically, flushed to disk before the rename."""
 
@@ -42,15 +93,24 @@ def replace_directory(staging: Path, target: Path) -> None:
     """Swap a complete ``staging`` directory in for ``target`` (same parent).
 
     Between the two renames ``target`` does not exist, so a crash there leaves no
-    half-new directory that a later run could trust (its manifest is missing).
+    half-new directory that a later run could trust (its manifest is missing). The old
+    ``target`` is moved into a fresh hidden folder of its own before it is removed, so
+    nothing else beside it (whatever its name) is ever deleted.
     """
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
     staging.chmod(0o777 & ~current_umask())  # mkdtemp made it 0700
+    old = None
     if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        target.rename(old / target.name)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:  # put the old one back: never leave neither
+            (old / target.name).rename(target)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def current_umask() -> int:

@@ -33,14 +33,19 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import paths
-from analysis.data.owndata_read import (
-    OwnDataError,
-    OwnDataWarning,
-    is_text_only,
-    parse_numbers,
-    read_own_csv,
+from analysis.data.owndata_numbers import is_text_only, number_convention, parse_numbers
+from analysis.data.owndata_read import OwnDataError, OwnDataWarning, read_own_csv
+from analysis.data.roles import (
+    COUNT,
+    DENOMINATOR,
+    DROP,
+    OTHERS,
+    TEXT,
+    Rate,
+    Role,
+    default_roles,
+    parse_role,
 )
-from analysis.data.roles import DROP, OTHERS, TEXT, Role, default_roles, parse_role
 from analysis.data.schema import (
     MUNICIPALITY,
     NAME,
@@ -197,9 +202,13 @@ def prepare(
     boundary_year: int,
     roles: Mapping[str, Role],
     rename: Mapping[str, str] | None = None,
+    decimal: str = "auto",
 ) -> Prepared:
     """Validate keys and values; return the panel on each year's own boundaries."""
-    frame = frame.rename(columns=dict(rename or {})).reset_index(drop=True)
+    source = str(frame.attrs.get("source", "input"))
+    frame = _renamed(frame, dict(rename or {})).reset_index(drop=True)
+    if frame.empty:
+        raise OwnDataError(f"{source}: no data rows; nothing to build")
     absent = [c for c in (MUNICIPALITY, YEAR) if c not in frame]
     if absent:
         raise OwnDataError(
@@ -208,10 +217,9 @@ def prepare(
         )
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
-    decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
     roles = _with_others(frame.columns, {**default_roles(), **roles})
     left_out: dict[str, str] = {}
-    values, statuses, texts = {}, {}, {}
+    numeric, texts = [], {}
     for column in frame.columns:
         if column in (MUNICIPALITY, YEAR, NAME, PROVINCE) or column.endswith(STATUS_SUFFIX):
             continue
@@ -223,9 +231,16 @@ def prepare(
         elif column not in roles and is_text_only(frame[column]):
             left_out[column] = "text, not numbers (declare it drop to silence the warning)"
         else:
-            values[column], status = parse_numbers(frame, column, decimal_comma)
-            given = frame.get(column + STATUS_SUFFIX)
-            statuses[column + STATUS_SUFFIX] = status if given is None else given
+            numeric.append(column)
+    # every column that may hold numbers tells the file's convention (a dropped one too)
+    evidence = [c for c in frame.columns if c not in (MUNICIPALITY, YEAR, *texts)
+                and not c.endswith(STATUS_SUFFIX)]  # fmt: skip
+    convention = number_convention(frame, evidence, decimal, source=source)
+    values, statuses = {}, {}
+    for column in numeric:
+        values[column], status = parse_numbers(frame, column, convention)
+        given = frame.get(column + STATUS_SUFFIX)
+        statuses[column + STATUS_SUFFIX] = status if given is None else given
     values = pd.DataFrame(values, index=frame.index)
     codes, rows_left_out = _codes(frame[MUNICIPALITY], years, values, history)
     panel = pd.concat(
@@ -239,9 +254,44 @@ def prepare(
     )
     keep = codes.notna()
     panel = panel[keep].reset_index(drop=True)
+    _check_parts(panel, roles)
     _check_unique(panel, frame.loc[keep, MUNICIPALITY].reset_index(drop=True))
     _warn(left_out, rows_left_out)
     return Prepared(panel, roles, left_out, rows_left_out)
+
+
+def _renamed(frame: pd.DataFrame, rename: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with ``rename`` applied; an absent column or a name taken twice is refused."""
+    for old, new in rename.items():
+        if old not in frame.columns:
+            raise OwnDataError(f"--rename {old}={new}: no column {old!r} in the input")
+    names = [rename.get(c, c) for c in frame.columns]
+    taken = sorted({n for n in names if names.count(n) > 1})
+    if taken:
+        raise OwnDataError(
+            f"--rename gives column(s) {', '.join(map(repr, taken))} a name another column "
+            "has already; rename that one too, or drop one of them first"
+        )
+    return frame.rename(columns=rename)
+
+
+def _check_parts(panel: pd.DataFrame, roles: Mapping[str, Role]) -> None:
+    """A rate of a count over a population: the count never exceeds the population."""
+    for column, role in roles.items():
+        if not isinstance(role, Rate) or {role.numerator, role.denominator} - set(panel):
+            continue
+        if roles.get(role.numerator) != COUNT or roles.get(role.denominator) != DENOMINATOR:
+            continue
+        above = panel[role.numerator] > panel[role.denominator]
+        if above.any():
+            row = panel[above].iloc[0]
+            raise OwnDataError(
+                f"{role.numerator} ({row[role.numerator]:g}) is above its denominator "
+                f"{role.denominator} ({row[role.denominator]:g}) for {row[MUNICIPALITY]} in "
+                f"{row[YEAR]} ({int(above.sum())} row(s); rate {column!r}): a count of people "
+                "cannot exceed the population it is part of; declare the numerator 'total' "
+                "if it counts something else"
+            )
 
 
 def _with_others(columns, roles: dict[str, Role]) -> dict[str, Role]:
@@ -282,7 +332,13 @@ def _load_history(history):
         path = Path(history or DEFAULT_HISTORY)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: boundary history (codes-RegioS.json) not found")
-        return load_boundary_history(path)
+        try:
+            return load_boundary_history(path)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise OwnDataError(
+                f"{path}: not a CBS boundary history (codes-RegioS.json): {first}"
+            ) from None
     return history
 
 
@@ -296,6 +352,7 @@ def panel_from_frame(
     history=None,
     baseline_year: int | None = None,
     options=None,
+    decimal: str = "auto",
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
 
@@ -328,6 +385,9 @@ def panel_from_frame(
         first year.
     options : analysis.data.options.PanelOptions, optional
         Size rule, threshold, merger crossers, units with a missing part.
+    decimal : {"auto", "point", "comma"}
+        How text numbers are written (:mod:`analysis.data.owndata_numbers`): decided
+        from the cells by default; an ambiguous ``;`` file is refused.
 
     Returns
     -------
@@ -355,23 +415,30 @@ def panel_from_frame(
     >>> panel.loc[panel.municipality == "GM0014", ["year", "clients"]].to_dict("list")
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
-    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
-                      options)[0]
+    return _harmonise(
+        frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options
+    )[0]
 
 
-def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
-               options=None):
+def _harmonise(
+    frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options=None
+):
     """The harmonised panel and the panel on each year's own boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
     from analysis.data.schema import BASELINE_YEAR
 
     history = _load_history(history)
     declared = {c: parse_role(r, c) for c, r in (roles or {}).items()}
-    prepared = prepare(frame, history, boundary_year, declared, rename)
+    prepared = prepare(frame, history, boundary_year, declared, rename, decimal)
     panel = prepared.panel
     years = sorted(panel[YEAR].unique())
     if baseline_year is None:
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
+    elif baseline_year not in years:  # every size class would be missing
+        raise OwnDataError(
+            f"--baseline-year {baseline_year} is not a year of the data "
+            f"({', '.join(map(str, years))}): size classes are fixed in that year"
+        )
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
     out = harmonise_to_boundaries(
         panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight,
@@ -395,6 +462,7 @@ def build_own_panel(
     year: int | None = None,
     where: Mapping[str, str] | None = None,
     out_dir: str | Path | None = None,
+    decimal: str = "auto",
 ):
     """Read ``input_path``, harmonise it and write ``panel_csv_<year>.parquet`` and its sidecar.
 
@@ -421,7 +489,7 @@ def build_own_panel(
             raise OwnDataError(f"--where {column}=...: no column {column!r} in {input_path}")
         frame = frame[frame[column].astype(str).str.strip() == value]
     panel, raw = _harmonise(
-        frame, boundary_year, roles, rename, weight, history_path, baseline_year
+        frame, boundary_year, roles, rename, weight, history_path, baseline_year, decimal
     )
     files = {
         f"input/{input_path.name}": {"sha256": sha256_file(input_path)},
@@ -442,6 +510,7 @@ def build_own_panel(
         rows_left_out=panel.attrs["rows_left_out"],
         where=dict(where or {}),
         rename=dict(rename or {}),
+        decimal=decimal,
     )
     path = write_panel(panel, metadata, out_dir)
     return BuildResult(panel, raw, path, metadata)

@@ -2,7 +2,8 @@
 
 ``python -m analysis build --source csv --input FILE --boundary-year Y [--out-dir D]
 [--role COLUMN=ROLE ...] [--roles FILE] [--rename OLD=NEW ...] [--weight COLUMN|none]
-[--history codes-RegioS.json] [--year Y] [--where COLUMN=VALUE ...]``
+[--history codes-RegioS.json] [--decimal auto|point|comma] [--year Y]
+[--where COLUMN=VALUE ...]``
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from analysis.data.owndata_numbers import DECIMALS
 from analysis.data.roles import CHOICES, parse_role_assignment, read_roles_file
 
 __all__ = ["add_own_data_options", "build_from_args"]
@@ -55,6 +57,13 @@ def add_own_data_options(parser: argparse.ArgumentParser) -> None:
         help="CBS boundary history codes-RegioS.json (default: the vendored 03759ned list)",
     )
     group.add_argument(
+        "--decimal",
+        choices=DECIMALS,
+        default="auto",
+        help="decimal separator of the numbers (default auto: from the file; a column "
+        "with only values such as 1.500 is refused as ambiguous)",
+    )
+    group.add_argument(
         "--year", type=int, default=None, help="year of a StatLine export without Perioden"
     )
     group.add_argument(
@@ -97,4 +106,5 @@ def build_from_args(args: argparse.Namespace):
         year=args.year,
         where=_pairs(args.where, "--where"),
         out_dir=args.out_dir,
+        decimal=args.decimal,
     )

@@ -2,22 +2,21 @@
 
 :func:`read_own_csv` reads the file as text (``,`` or ``;``, UTF-8 with or without BOM);
 a ``cbsodata`` StatLine export is recognised by its header and read with
-:func:`analysis.data.statline.reader.read_statline_csv`. :func:`parse_numbers` turns a
-column into numbers: empty fields and CBS signs (``.``, ``x``, ``-``, ``?``) become
-missing, never 0, with the sign kept as the status. :mod:`analysis.data.owndata` takes
-the result to a harmonised panel.
+:func:`analysis.data.statline.reader.read_statline_csv`. Numbers (decimal point or
+comma, decided per file) are read by :mod:`analysis.data.owndata_numbers`;
+:mod:`analysis.data.owndata` takes the result to a harmonised panel.
 """
 
 from __future__ import annotations
 
+import csv
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from analysis.data.owndata_numbers import is_text_only, parse_numbers
 from analysis.data.schema import (
-    CBS_SPECIAL_VALUES,
     MUNICIPALITY,
     STATUS_SUFFIX,
     YEAR,
@@ -55,7 +54,16 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: no such file")
     head = path.read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0]
     sep = ";" if head.count(";") > head.count(",") else ","
-    header = [h.strip().strip('"') for h in head.split(sep)]
+    header = [h.strip() for h in next(csv.reader([head], delimiter=sep), [])]
+    unnamed = [k + 1 for k, h in enumerate(header) if not h.strip('"').strip()]
+    if unnamed and len(header) > 1:
+        raise OwnDataError(f"{path}: column {unnamed[0]} has no name in the header")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise OwnDataError(
+            f"{path}: column(s) {', '.join(map(repr, repeated))} appear more than once in "
+            "the header; give each column its own name"
+        )
     if _is_statline(header):
         return _read_statline(path, year)
     try:
@@ -63,7 +71,9 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise OwnDataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame.attrs["decimal_comma_possible"] = sep == ";"
+    if frame.empty:
+        raise OwnDataError(f"{path}: no data rows (only a header); nothing to build")
+    frame.attrs.update(separator=sep, source=path.name)
     return frame
 
 
@@ -103,42 +113,3 @@ def _read_statline(path: Path, year: int | None) -> pd.DataFrame:
     )
     out.attrs = {"statline": True, "dimensions": dimensions}
     return out.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- values
-
-
-def parse_numbers(
-    frame: pd.DataFrame, column: str, decimal_comma: bool
-) -> tuple[pd.Series, pd.Series | None]:
-    """A text column as float, with the CBS sign of each missing value; text is an error."""
-    values = frame[column]
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype(float), None
-    text = values.astype("string").str.strip()
-    empty = text.isna() | (text == "")
-    special = text.isin(list(CBS_SPECIAL_VALUES))
-    numbers = pd.to_numeric(text.where(~empty & ~special), errors="coerce")
-    bad = ~empty & ~special & numbers.isna()
-    if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())
-        shown = ", ".join(
-            f"{frame[MUNICIPALITY].iloc[r]} in {frame[YEAR].iloc[r]} ({text.iloc[r]!r})"
-            for r in rows[:_SHOWN]
-        )
-        more = f" and {len(rows) - _SHOWN} more" if len(rows) > _SHOWN else ""
-        hint = ""
-        if decimal_comma and text[bad].str.fullmatch(r"-?[\d.]*\d,\d+").any():
-            hint = " (a decimal comma? write 12.5, not 12,5)"
-        raise OwnDataError(f"text in numeric column {column!r}: {shown}{more}{hint}")
-    status = text.where(special).astype(object)
-    return numbers.astype(float), (status if special.any() else None)
-
-
-def is_text_only(values: pd.Series) -> bool:
-    """A column holding words only (no number anywhere, CBS signs aside)."""
-    if pd.api.types.is_numeric_dtype(values):
-        return False
-    text = values.astype("string").str.strip()
-    filled = text[text.notna() & (text != "") & ~text.isin(list(CBS_SPECIAL_VALUES))]
-    return len(filled) > 0 and pd.to_numeric(filled, errors="coerce").isna().all()

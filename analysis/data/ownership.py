@@ -2,24 +2,26 @@
 
 Every folder a command writes into (``data/raw/synthetic``, ``data/raw/cbs``,
 ``data/processed``, a report folder, an ``--out-dir``) is marked with a file
-:data:`MARKER` when the toolkit first writes there. Before writing, a command calls
-:func:`check_writable`; a folder holding anything the toolkit did not create makes it
-stop with one line naming the folder, before anything is written:
+:data:`MARKER` when the toolkit creates it or first writes there. Ownership is that
+marker and nothing else: file names that merely look like the toolkit's own
+(``figures/``, ``report/``, ``index.html``, ``panel_*.parquet``, ``*.partial``) make no
+folder the toolkit's. Before writing, a command calls :func:`check_writable`; a folder
+holding anything without the marker makes it stop with one line naming the folder,
+before anything is written:
 
 * an absent or empty folder (a fresh clone's ``.gitkeep`` counts as empty) may be used;
-* a marked folder may be written into (files with the toolkit's own names), and so may
-  one written before markers existed that holds only such names (``panel_*.parquet``,
-  ``summary_*.md``, report pages, cached table folders);
+* a marked folder may be written into;
 * a folder that is *replaced as a whole* (the synthetic default, a report, one cached
-  fetch) must hold only files the toolkit listed as its own: the marker's ``files``, or
-  for a folder written before markers existed, the files its synthetic ``manifest.json``
-  lists. A user's file dropped in there is never deleted.
+  fetch) must hold only files its marker lists (``files``). A user's file dropped in
+  there is never deleted.
+
+A folder filled by a version of the toolkit that did not mark its folders is refused
+like any other: move its files away (or delete them) and run the command again.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,15 +33,6 @@ MARKER = ".decentralisation-owned"
 # Placeholders that do not make a folder someone's: git's empty-folder convention.
 _PLACEHOLDERS = frozenset({".gitkeep"})
 _SHOWN = 3  # foreign names quoted in the error line
-# Names only the toolkit writes, so a folder filled before markers existed (a checkout's
-# data/processed, its report, a fetch cache) is still recognised as its own: panels and
-# sidecars, summaries, report pages and figures, cached CBS table folders, and the
-# leftovers of an interrupted atomic write.
-_TOOLKIT_NAMES = re.compile(
-    r"panel_[a-z]+_\d{4}\.(parquet|json)|summary_[a-z]+\.md|report|index\.html|figures"
-    r"|notebook_cache|[a-z]+-\d\d_[\w-]+\.ipynb"
-    r"|\d\d_[\w-]+\.(html|ipynb)|\d{5}[A-Za-z]{3}|\..+\.tmp|\.report-\w+|\..+\.old|.+\.partial"
-)
 
 
 class ForeignFolderError(ValueError):
@@ -66,26 +59,15 @@ def _entries(folder: Path) -> list[str]:
 
 
 def _listed_files(folder: Path) -> set[str] | None:
-    """Names the toolkit says it wrote in ``folder``; None when it never said so."""
+    """Names the toolkit says it wrote in ``folder``; None when the folder has no marker."""
     marker = folder / MARKER
-    if marker.is_file():
-        try:
-            return set(json.loads(marker.read_text(encoding="utf-8")).get("files", []))
-        except (ValueError, AttributeError):
-            return set()  # a marker the toolkit cannot read still marks ownership
-    manifest = folder / "manifest.json"
-    if manifest.is_file():  # the synthetic default, written before markers existed
-        try:
-            content = json.loads(manifest.read_text(encoding="utf-8"))
-        except ValueError:
-            return None
-        # "analysis.synthetic" is the generator label written in the manifest
-        if isinstance(content, dict) and content.get("generator") == "analysis.synthetic":
-            return {*content.get("files", {}), "manifest.json"}
-    entries = _entries(folder)
-    if entries and all(_TOOLKIT_NAMES.fullmatch(name) for name in entries):
-        return set(entries)  # written by the toolkit before it marked its folders
-    return None
+    if not marker.is_file():
+        return None
+    try:
+        listed = json.loads(marker.read_text(encoding="utf-8")).get("files", [])
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return set()  # a marker the toolkit cannot read still marks ownership
+    return {str(name) for name in listed} if isinstance(listed, list) else set()
 
 
 def _refuse(folder: Path, foreign: list[str], why: str) -> ForeignFolderError:
@@ -141,9 +123,8 @@ def check_writable(
     listed = _listed_files(folder)
     if allowed is not None:
         listed = (listed or set()) | set(allowed)
-    if listed is None:  # name what the toolkit could not have written
-        foreign = [name for name in entries if not _TOOLKIT_NAMES.fullmatch(name)]
-        raise _refuse(folder, foreign or entries, "")
+    if listed is None:  # no marker: every name in it is the user's
+        raise _refuse(folder, entries, "")
     if replaced:
         foreign = [name for name in entries if name not in listed and name != MARKER]
         if foreign:

@@ -208,6 +208,9 @@ def _describe(name: str, roles: Mapping[str, Role], columns: list[str]) -> str:
     return f"role {roles[name]}" if name in roles else "without a role"
 
 
+MAX_ROLES_FILE = 1 << 20  # bytes: a roles file is a few lines
+
+
 def read_roles_file(path: str | Path) -> dict[str, Role]:
     """Roles from a text file: one ``COLUMN = ROLE`` per line, ``#`` starts a comment.
 
@@ -221,8 +224,17 @@ def read_roles_file(path: str | Path) -> dict[str, Role]:
     Rate(numerator='recipients', denominator='inhabitants', per=1000.0)
     """
     path = Path(path)
+    if not path.is_file():  # a folder, /dev/zero, a pipe: not a roles file
+        raise RoleError(f"{path}: the roles file is not a regular file")
+    if path.stat().st_size > MAX_ROLES_FILE:
+        raise RoleError(f"{path}: {path.stat().st_size} bytes, too large for a roles file "
+                        f"(at most {MAX_ROLES_FILE})")  # fmt: skip
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RoleError(f"{path}: the roles file is not UTF-8 text ({exc.reason})") from None
     roles: dict[str, Role] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue

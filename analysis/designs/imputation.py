@@ -9,6 +9,7 @@ from scipy import stats
 from scipy.sparse.linalg import splu
 
 from analysis.data.schema import MUNICIPALITY, YEAR
+from analysis.inference.checks import _refuse_infinite
 from analysis.results import TABLE_COLUMNS, EstimationResult
 
 SE_TYPE = "Gardner (2022) two-stage GMM, clustered"
@@ -31,6 +32,8 @@ def _check(df: pd.DataFrame, outcome: str, entity: str, time: str, cohort: str,
     for c in (outcome, time, cohort):
         if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             raise TypeError(f"imputation_did: column {c!r} must be numeric, found {df[c].dtype}")
+    for c in (outcome, time, cohort):  # inf would turn every estimate into NaN
+        _refuse_infinite(df, c, "imputation_did", [entity, time])
     required = [c for c in (entity, time, outcome, cluster) if c]
     data = df[columns].dropna(subset=required)
     notes = []

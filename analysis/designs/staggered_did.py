@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -277,6 +278,11 @@ def staggered_did(
         )
     if not 0 < alpha < 1:
         raise ValueError(f"staggered_did: alpha must be in (0, 1), not {alpha}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, numbers.Integral) or bootstrap < 0:
+        raise ValueError(
+            "staggered_did: bootstrap must be a whole number of multiplier-bootstrap draws, "
+            f"at least 0 (0: pointwise intervals only), not {bootstrap!r}"
+        )
     panel = build_panel(df, outcome, entity, time, cohort, covariates, weights, cluster,
                         int(anticipation), unbalanced)  # fmt: skip
     panel = _small_cohorts(panel, len(covariates), control_group)

@@ -49,7 +49,8 @@ class FindingDisplay:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {
             "text/plain": f"Finding: {self.text}",
-            "text/markdown": f"**Finding:** {self.text}",
+            # escaped: nbconvert renders a markdown output's raw HTML (attributes included)
+            "text/markdown": f"**Finding:** {html.escape(self.text, quote=False)}",
             FINDING_MIME: {"finding": self.text},
         }
 

@@ -48,10 +48,10 @@ def _observations() -> list[dict]:
 
 def _serve_v4(server: CBSServer, page_size: int = 7) -> None:
     measures = [{"Identifier": "M1", "Title": "Eén"}, {"Identifier": "M2", "Title": "Twee"}]
-    v4_table(server, "T1", _observations(), _codes(), measures, page_size=page_size)
+    v4_table(server, "99991NED", _observations(), _codes(), measures, page_size=page_size)
 
 
-QUERY = Query("T1", "v4", from_year=2014, to_year=2016, measures=("M1", "M2"))
+QUERY = Query("99991NED", "v4", from_year=2014, to_year=2016, measures=("M1", "M2"))
 
 
 def _fetch(server: CBSServer, tmp_path, **kwargs):
@@ -75,7 +75,7 @@ def test_all_pages_are_followed_and_counted(tmp_path):
     assert len(obs) == 30
     assert obs.loc[(obs.RegioS == "GM0003") & (obs.Measure == "M2"), "value"].tolist() == [10.0] * 3
     # server-side filter: municipalities, the year periods in range only, the measures
-    sent = [r for r in server.requests if r.startswith("/T1/Observations?")][0]
+    sent = [r for r in server.requests if r.startswith("/99991NED/Observations?")][0]
     assert "startswith(RegioS,'GM')" in sent
     assert "Perioden eq '2015JJ00'" in sent and "2015KW01" not in sent
     assert "(Measure eq 'M1' or Measure eq 'M2')" in sent
@@ -86,7 +86,7 @@ def test_manifest_records_provenance(tmp_path):
         _serve_v4(server)
         result = _fetch(server, tmp_path)
     raw = json.loads((result.directory / "manifest.json").read_text())
-    assert raw["api"] == "v4" and raw["table"] == "T1"
+    assert raw["api"] == "v4" and raw["table"] == "99991NED"
     assert raw["filters"]["from_year"] == 2014
     assert "startswith(RegioS,'GM')" in raw["filters"]["$filter"]
     assert raw["retrieved_at"].endswith("+00:00")
@@ -126,10 +126,10 @@ def test_a_changed_cached_file_is_reported_and_refetched(tmp_path):
 def test_transient_status_is_retried(tmp_path, status):
     with CBSServer() as server:
         _serve_v4(server)
-        route = "/T1/Observations?$skip=14"
+        route = "/99991NED/Observations?$skip=14"
         server.add(route, Reply(status), *server.routes[route])
         result = _fetch(server, tmp_path)
-        assert server.hits["/T1/Observations?$skip=14"] == 2
+        assert server.hits["/99991NED/Observations?$skip=14"] == 2
     assert result.manifest.data_rows == 30
 
 
@@ -137,30 +137,30 @@ def test_timeout_is_retried(tmp_path):
     policy = RetryPolicy(attempts=3, backoff=0.001, timeout=0.3)
     with CBSServer() as server:
         _serve_v4(server)
-        ok = server.routes["/T1/MeasureCodes"][0]
-        server.add("/T1/MeasureCodes", Reply(payload=ok.payload, delay=1.0), ok)
+        ok = server.routes["/99991NED/MeasureCodes"][0]
+        server.add("/99991NED/MeasureCodes", Reply(payload=ok.payload, delay=1.0), ok)
         result = fetch_table(QUERY, tmp_path, base=server.url, policy=policy)
-        assert server.hits["/T1/MeasureCodes"] == 2
+        assert server.hits["/99991NED/MeasureCodes"] == 2
     assert result.manifest.data_rows == 30
 
 
 def test_truncated_body_is_retried(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        ok = server.routes["/T1/Observations?$skip=7"][0]
-        server.add("/T1/Observations?$skip=7", Reply(payload=ok.payload, extra_length=50), ok)
+        ok = server.routes["/99991NED/Observations?$skip=7"][0]
+        server.add("/99991NED/Observations?$skip=7", Reply(payload=ok.payload, extra_length=50), ok)
         result = _fetch(server, tmp_path)
-        assert server.hits["/T1/Observations?$skip=7"] == 2
+        assert server.hits["/99991NED/Observations?$skip=7"] == 2
     assert result.manifest.data_rows == 30
 
 
 def test_404_is_not_retried_and_nothing_is_cached(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        server.add("/T1/Properties", Reply(404, {"error": "table not found"}))
+        server.add("/99991NED/Properties", Reply(404, {"error": "table not found"}))
         with pytest.raises(CBSHTTPError, match="HTTP 404") as err:
             _fetch(server, tmp_path)
-        assert server.hits["/T1/Properties"] == 1
+        assert server.hits["/99991NED/Properties"] == 1
     assert err.value.status == 404
     assert list(tmp_path.rglob("*.json")) == [] and _leftovers(tmp_path) == []
 
@@ -168,10 +168,10 @@ def test_404_is_not_retried_and_nothing_is_cached(tmp_path):
 def test_persistent_failure_is_one_clear_line_and_leaves_nothing(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        server.add("/T1/Observations?$skip=21", Reply(503))
+        server.add("/99991NED/Observations?$skip=21", Reply(503))
         with pytest.raises(CBSUnreachable) as err:
             _fetch(server, tmp_path)
-        assert server.hits["/T1/Observations?$skip=21"] == FAST.attempts
+        assert server.hits["/99991NED/Observations?$skip=21"] == FAST.attempts
     message = str(err.value)
     assert "\n" not in message and "HTTP 503" in message
     assert "synthetic default" in message and "cached" in message
@@ -188,17 +188,17 @@ def test_connection_refused_is_unreachable(tmp_path):
 def test_malformed_json_is_a_format_error(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        server.add("/T1/Observations?$skip=7", Reply(body=b'{"value": [{"Id": 1,'))
+        server.add("/99991NED/Observations?$skip=7", Reply(body=b'{"value": [{"Id": 1,'))
         with pytest.raises(CBSFormatError, match=r"not valid JSON.*skip=7|skip=7.*not valid JSON"):
             _fetch(server, tmp_path)
-        assert server.hits["/T1/Observations?$skip=7"] == 1
+        assert server.hits["/99991NED/Observations?$skip=7"] == 1
     assert list(tmp_path.rglob("*.json")) == []
 
 
 def test_row_count_mismatch_is_not_cached(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        server.add("/T1/Observations/$count", Reply(body=b"31"))
+        server.add("/99991NED/Observations/$count", Reply(body=b"31"))
         with pytest.raises(CBSFormatError, match="received 30 rows but CBS reported 31"):
             _fetch(server, tmp_path)
     assert list(tmp_path.rglob("manifest.json")) == []
@@ -207,7 +207,7 @@ def test_row_count_mismatch_is_not_cached(tmp_path):
 def test_count_not_reported_is_tolerated(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
-        server.add("/T1/Observations/$count", Reply(404))
+        server.add("/99991NED/Observations/$count", Reply(404))
         result = _fetch(server, tmp_path)
     assert result.manifest.service_count is None and result.manifest.data_rows == 30
 
@@ -216,7 +216,7 @@ def test_failed_refresh_keeps_the_previous_complete_fetch(tmp_path):
     with CBSServer() as server:
         _serve_v4(server)
         first = _fetch(server, tmp_path)
-        server.add("/T1/Observations?$skip=14", Reply(503))
+        server.add("/99991NED/Observations?$skip=14", Reply(503))
         with pytest.raises(CBSUnreachable):
             _fetch(server, tmp_path, refresh=True)
     kept = read_manifest(first.directory)
@@ -225,7 +225,7 @@ def test_failed_refresh_keeps_the_previous_complete_fetch(tmp_path):
 
 
 def test_unknown_measure_names_what_the_table_has(tmp_path):
-    query = Query("T1", "v4", measures=("M9",))
+    query = Query("99991NED", "v4", measures=("M9",))
     with CBSServer() as server:
         _serve_v4(server)
         with pytest.raises(
@@ -268,17 +268,17 @@ def _serve_v3(server: CBSServer) -> None:
                     "Bijstand_1": value,
                 }
             )
-    v3_table(server, "T3", rows, properties, codes, page_size=4)
+    v3_table(server, "99993NED", rows, properties, codes, page_size=4)
 
 
 def test_v3_table_with_padded_keys_select_and_nextlink(tmp_path):
     query = Query(
-        "T3", "v3", from_year=2015, measures=("Bijstand_1",), dims={"Geslacht": ("T001038",)}
+        "99993NED", "v3", from_year=2015, measures=("Bijstand_1",), dims={"Geslacht": ("T001038",)}
     )
     with CBSServer() as server:
         _serve_v3(server)
         result = fetch_table(query, tmp_path, base=server.url, policy=FAST)
-        sent = [r for r in server.requests if r.startswith("/T3/UntypedDataSet?")][0]
+        sent = [r for r in server.requests if r.startswith("/99993NED/UntypedDataSet?")][0]
     assert "Geslacht eq 'T001038 '" in sent  # the padded key, verbatim
     assert "$select=Geslacht,RegioS,Perioden,Bijstand_1" in sent
     pages = result.manifest.data_files()
@@ -297,10 +297,10 @@ def test_v3_table_with_padded_keys_select_and_nextlink(tmp_path):
 
 def test_paged_helper_serves_empty_results(tmp_path):
     # A filter that matches nothing is one empty page and a count of 0, not an error.
-    query = Query("T1", "v4", measures=("M1",))
+    query = Query("99991NED", "v4", measures=("M1",))
     with CBSServer() as server:
         _serve_v4(server)
-        paged(server, "/T1/Observations", [], 7, "v4")
+        paged(server, "/99991NED/Observations", [], 7, "v4")
         result = fetch_table(query, tmp_path, base=server.url, policy=FAST)
     assert result.manifest.data_rows == 0 and len(result.manifest.data_files()) == 1
 
@@ -317,7 +317,7 @@ def test_total_prefers_the_plain_total_and_names_ambiguity():
 
 
 def test_region_dimension_found_by_kind_or_a_clear_error(tmp_path):
-    query = Query("T1", "v4", measures=("M1",), region_dim=None, period_dim=None)
+    query = Query("99991NED", "v4", measures=("M1",), region_dim=None, period_dim=None)
     with CBSServer() as server:
         _serve_v4(server)
         result = fetch_table(query, tmp_path / "a", base=server.url, policy=FAST)
@@ -326,7 +326,8 @@ def test_region_dimension_found_by_kind_or_a_clear_error(tmp_path):
     assert "startswith(RegioS,'GM')" in sent and "Perioden eq '2015JJ00'" in sent
     with CBSServer() as server:
         measures = [{"Identifier": "M1", "Title": "Eén"}]
-        v4_table(server, "T1", _observations(), _codes(), measures, kinds={"RegioS": "Dimension"})
-        with pytest.raises(CBSFormatError, match=r"T1: expected one geo dimension, found none"):
+        kinds = {"RegioS": "Dimension"}
+        v4_table(server, "99991NED", _observations(), _codes(), measures, kinds=kinds)
+        with pytest.raises(CBSFormatError, match=r"99991NED: expected one geo dimension, found"):
             fetch_table(query, tmp_path / "b", base=server.url, policy=FAST)
     assert not any((tmp_path / "b").rglob("manifest.json"))

@@ -27,7 +27,7 @@ from analysis.data.cbs.staging import MARKER, FetchStaging, sweep_orphans
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(60)]
 
-PAGE = "/T1/Observations?$skip={}"
+PAGE = "/99991NED/Observations?$skip={}"
 
 
 def _page(server: CBSServer, skip: int, rows: int, link_skip: int | None) -> None:
@@ -43,7 +43,7 @@ def _row(i: int) -> dict:
 
 
 def _cli_fetch(server: CBSServer, tmp_path, capsys) -> list[str]:
-    argv = ["fetch", "--tables", "T1", "--api", "v4", "--base-url", server.url,
+    argv = ["fetch", "--tables", "99991NED", "--api", "v4", "--base-url", server.url,
             "--raw-dir", str(tmp_path), "--from-year", "2014", "--retries", "1"]  # fmt: skip
     assert main(argv) == 2
     return [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
@@ -57,12 +57,13 @@ def test_a_page_linking_to_itself_stops_with_one_line(tmp_path, capsys):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
         _page(server, 7, 7, link_skip=7)
-        with pytest.raises(PaginationError, match=r"^T1: observations page 2 links back to page 2"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 2 links back to page 2"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(7)] == 1
         errors = _cli_fetch(server, tmp_path, capsys)
     assert len(errors) == 1
-    assert errors[0].startswith("error: T1: observations page 2 links back to page 2")
+    assert errors[0].startswith("error: 99991NED: observations page 2 links back to page 2")
     assert _no_staging_left(tmp_path)
 
 
@@ -71,7 +72,8 @@ def test_a_cycle_of_two_pages_stops_with_one_line(tmp_path, capsys):
         _serve_v4(server, page_size=7)
         _page(server, 7, 7, link_skip=14)
         _page(server, 14, 7, link_skip=7)
-        with pytest.raises(PaginationError, match=r"^T1: observations page 3 links back to page 2"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 3 links back to page 2"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(7)] == 1 and server.hits[PAGE.format(14)] == 1
         errors = _cli_fetch(server, tmp_path, capsys)
@@ -83,7 +85,8 @@ def test_an_empty_page_that_links_on_stops_with_one_line(tmp_path, capsys):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
         _page(server, 7, 0, link_skip=14)
-        with pytest.raises(PaginationError, match=r"^T1: observations page 2 has no rows but"):
+        with pytest.raises(PaginationError, match=r"^99991NED: "
+                           r"observations page 2 has no rows but"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(14)] == 0
         errors = _cli_fetch(server, tmp_path, capsys)
@@ -94,9 +97,10 @@ def test_an_empty_page_that_links_on_stops_with_one_line(tmp_path, capsys):
 def test_more_rows_than_the_service_counted_stops(tmp_path):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
-        server.add("/T1/Observations/$count", Reply(body=b"10"))
+        server.add("/99991NED/Observations/$count", Reply(body=b"10"))
         with pytest.raises(
-            PaginationError, match=r"^T1: observations page 2 brings the rows to 14, the service's"
+            PaginationError,
+            match=r"^99991NED: observations page 2 brings the rows to 14, the service's",
         ):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
         assert server.hits[PAGE.format(14)] == 0
@@ -107,7 +111,7 @@ def test_without_a_count_the_documented_cap_stops(tmp_path, monkeypatch):
     monkeypatch.setattr(fetch_module, "MAX_ROWS_WITHOUT_COUNT", 10)
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
-        server.add("/T1/Observations/$count", Reply(404))
+        server.add("/99991NED/Observations/$count", Reply(404))
         with pytest.raises(PaginationError, match=r"page 2: 14 rows in 2 pages .* cap of 10 rows"):
             fetch_table(QUERY, tmp_path, base=server.url, policy=FAST)
     assert _no_staging_left(tmp_path)
@@ -131,7 +135,7 @@ KILLED_FETCH = """
 import sys
 from analysis.data.cbs.fetch import Query, fetch_table
 from analysis.data.cbs.http import RetryPolicy
-query = Query("T1", "v4", from_year=2014, to_year=2016, measures=("M1", "M2"))
+query = Query("99991NED", "v4", from_year=2014, to_year=2016, measures=("M1", "M2"))
 fetch_table(query, sys.argv[1], base=sys.argv[2], policy=RetryPolicy(attempts=1, timeout=120))
 """
 
@@ -161,7 +165,7 @@ def test_the_next_fetch_removes_what_a_killed_fetch_left(tmp_path, how):
         server.add(PAGE.format(14), Reply(delay=40))  # page 3 hangs: kill it there
         proc = _fetch_in_subprocess(server, tmp_path)
         try:
-            found = _wait_for("T1/*.partial/observations-page-2.json", tmp_path, proc)
+            found = _wait_for("99991NED/*.partial/observations-page-2.json", tmp_path, proc)
             assert found, proc.stderr.read().decode() if proc.poll() is not None else "no page 2"
             proc.send_signal(how)
             proc.wait(timeout=30)
@@ -170,17 +174,17 @@ def test_the_next_fetch_removes_what_a_killed_fetch_left(tmp_path, how):
         staging = found[0].parent
         if how == signal.SIGTERM:  # the fetch cleaned up after itself
             assert proc.returncode == 128 + signal.SIGTERM
-            assert not staging.exists() and not (tmp_path / "T1").exists()
+            assert not staging.exists() and not (tmp_path / "99991NED").exists()
             return
         assert (staging / MARKER).is_file()  # SIGKILL: nothing ran, the folder is left
-        foreign = tmp_path / "T1" / "mine.partial"  # a folder the toolkit did not make
+        foreign = tmp_path / "99991NED" / "mine.partial"  # a folder the toolkit did not make
         foreign.mkdir()
         (foreign / "notes.txt").write_text("keep me")
         reported: list[str] = []
         server.add(PAGE.format(14), Reply(payload={"value": [_row(14 + k) for k in range(7)],
                    "@odata.nextLink": server.url + PAGE.format(21)}))  # fmt: skip
-        other = Query("T1", "v4", from_year=2015, to_year=2016, measures=("M1",))
-        server.add("/T1/Observations/$count", Reply(404))
+        other = Query("99991NED", "v4", from_year=2015, to_year=2016, measures=("M1",))
+        server.add("/99991NED/Observations/$count", Reply(404))
         fetch_table(other, tmp_path, base=server.url, policy=FAST, report=reported.append)
     assert not staging.exists()
     assert [line for line in reported if "interrupted fetch" in line] == [
@@ -191,22 +195,22 @@ def test_the_next_fetch_removes_what_a_killed_fetch_left(tmp_path, how):
 
 
 def test_a_running_fetch_keeps_its_staging_folder(tmp_path):
-    with FetchStaging(tmp_path / "T1" / "v4-abc") as staging:
+    with FetchStaging(tmp_path / "99991NED" / "v4-abc") as staging:
         assert sweep_orphans(tmp_path, print) == []
         assert (staging.path / MARKER).is_file()
         with pytest.raises(BlockingIOError, match="another fetch .* is running"):
-            FetchStaging(tmp_path / "T1" / "v4-abc").__enter__()
-    assert not staging.path.exists() and not (tmp_path / "T1").exists()
+            FetchStaging(tmp_path / "99991NED" / "v4-abc").__enter__()
+    assert not staging.path.exists() and not (tmp_path / "99991NED").exists()
     assert os.listdir(tmp_path) == []
 
 
 def test_off_a_terminal_a_fetch_prints_lines_not_progress_bars(tmp_path, capsys):
     with CBSServer() as server:
         _serve_v4(server, page_size=7)
-        argv = ["fetch", "--tables", "T1", "--api", "v4", "--base-url", server.url,
+        argv = ["fetch", "--tables", "99991NED", "--api", "v4", "--base-url", server.url,
                 "--raw-dir", str(tmp_path), "--from-year", "2014"]  # fmt: skip
         assert main(argv) == 0
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == ["fetching T1 (v4) ..."]
+    assert captured.err.splitlines() == ["fetching 99991NED (v4) ..."]
     assert "\r" not in captured.out
-    assert captured.out.splitlines()[0].startswith("T1 (v4, raw only): fetched 30 rows -> ")
+    assert captured.out.splitlines()[0].startswith("99991NED (v4, raw only): fetched 30 rows -> ")

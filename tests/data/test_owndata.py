@@ -200,9 +200,10 @@ BAD = {
         "municipality,year,bijstand_recipients\nGM1680,2016,1\nGM0363,2016,many\n",
         "text in numeric column 'bijstand_recipients': GM0363 in 2016 ('many')",
     ),
-    "decimal comma": (
-        "municipality;year;bijstand_recipients\nGM1680;2016;12,5\n",
-        "text in numeric column 'bijstand_recipients': GM1680 in 2016 ('12,5') (a decimal comma?",
+    "decimal point and comma": (  # one decimal comma alone is read (issue 20); both: refused
+        "municipality;year;bijstand_recipients\nGM1680;2016;12,5\nGM0363;2016;3.25\n",
+        "input.csv: column 'bijstand_recipients' mixes a decimal point ('3.25') and a decimal "
+        "comma ('12,5')",
     ),
     "code of another year": (
         "municipality,year,bijstand_recipients\nGM0009,2019,1\n",

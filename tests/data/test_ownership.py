@@ -13,7 +13,13 @@ import pytest
 from conftest import ROOT
 
 from analysis.cli import main
-from analysis.data.ownership import MARKER, ForeignFolderError, check_writable, claim
+from analysis.data.ownership import (
+    MARKER,
+    ForeignFolderError,
+    check_writable,
+    claim,
+    marker_bytes,
+)
 from analysis.data.synthetic.raw import write_synthetic_raw
 
 COMMITTED_RAW = ROOT / "data" / "raw" / "synthetic"
@@ -113,19 +119,74 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path):
     assert path.read_bytes() == USER_CSV
 
 
-def test_folders_filled_before_markers_existed_are_still_the_toolkits(tmp_path):
-    # a checkout's data/processed from an earlier version: panels, summary, report
+def _toolkit_like(folder):
+    """A user's folder whose top-level names merely look like the toolkit's own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "figures").mkdir()
+    (folder / "report").mkdir()
+    (folder / "figures" / "f.pdf").write_bytes(b"a")
+    (folder / "report" / "c.tex").write_bytes(b"b")
+    for name in ("index.html", "01_results.html", "draft.partial", "panel_csv_2019.json",
+                 "summary_cbs.md", "12345NED"):
+        (folder / name).write_bytes(NOTES)
+    return folder
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("command", list(_commands(ROOT)))
+def test_toolkit_like_names_do_not_make_a_folder_the_toolkits(command, tmp_path, capsys):
+    # issue 20: figures/, report/, index.html, NN_*.html, *.partial counted as owned and
+    # the folder was replaced whole (synthesize --out, build --raw-dir, report --report-dir)
+    folder = _toolkit_like(tmp_path / "mine")
+    before = _snapshot(folder)
+    status = main(_commands(folder)[command])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and str(folder) in errors[0], err
+    assert "holds files this toolkit did not create" in errors[0]
+    assert _snapshot(folder) == before
+
+
+def test_only_the_marker_makes_a_folder_the_toolkits(tmp_path):
     processed = tmp_path / "processed"
-    (processed / "report" / "figures").mkdir(parents=True)
+    (processed / "report").mkdir(parents=True)
     for name in ("panel_synthetic_2023.parquet", "panel_synthetic_2023.json", "summary_cbs.md"):
         (processed / name).write_bytes(b"old")
-    for name in ("index.html", "00_quickstart.html", "00_quickstart.ipynb"):
-        (processed / "report" / name).write_bytes(b"old")
-    check_writable(processed)
-    check_writable(processed / "report", replaced=True)
-    (processed / "report" / "my-notes.txt").write_bytes(NOTES)
-    with pytest.raises(ForeignFolderError, match="my-notes.txt"):
-        check_writable(processed / "report", replaced=True)
-    (processed / "clients.csv").write_bytes(USER_CSV)
-    with pytest.raises(ForeignFolderError, match=r"\(clients.csv\)"):
+    (processed / "report" / "index.html").write_bytes(b"old")
+    with pytest.raises(ForeignFolderError, match="panel_synthetic_2023.json"):
         check_writable(processed)
+    with pytest.raises(ForeignFolderError, match="index.html"):
+        check_writable(processed / "report", replaced=True)
+    (processed / MARKER).write_bytes(marker_bytes())
+    check_writable(processed)  # marked: written into, not replaced
+    (processed / "clients.csv").write_bytes(USER_CSV)
+    check_writable(processed)  # a marked folder may hold more; it is never replaced
+    assert (processed / "clients.csv").read_bytes() == USER_CSV
+
+
+def test_replacing_a_folder_never_touches_a_sibling_named_like_its_backup(tmp_path):
+    # replace_directory used to rmtree ".<name>.old" beside the target, whoever made it
+    (tmp_path / ".synthetic.old").mkdir()
+    (tmp_path / ".synthetic.old" / "keep.txt").write_bytes(NOTES)
+    raw = tmp_path / "synthetic"
+    shutil.copytree(COMMITTED_RAW, raw)
+    write_synthetic_raw(raw)
+    assert (tmp_path / ".synthetic.old" / "keep.txt").read_bytes() == NOTES
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".synthetic.old", "synthetic"]
+
+
+def test_a_users_partial_folder_in_a_fetch_cache_is_never_removed(tmp_path):
+    from analysis.data.cbs.staging import FetchStaging
+
+    target = tmp_path / "T1" / "v4-abc"
+    mine = target.with_name("v4-abc.partial")
+    mine.mkdir(parents=True)
+    (mine / "keep.txt").write_bytes(NOTES)
+    with pytest.raises(ForeignFolderError, match="was not made by a fetch"):
+        FetchStaging(target).__enter__()
+    assert (mine / "keep.txt").read_bytes() == NOTES

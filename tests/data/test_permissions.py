@@ -67,9 +67,9 @@ def test_cbs_cache_files_and_folders_are_readable_by_the_group(tmp_path):
     previous = os.umask(0o022)
     try:
         with CBSServer() as server:
-            v4_table(server, "T1", rows, codes, [{"Identifier": "M1", "Title": "Een"}])
+            v4_table(server, "99991NED", rows, codes, [{"Identifier": "M1", "Title": "Een"}])
             result = fetch_table(
-                Query("T1", "v4", measures=("M1",)),
+                Query("99991NED", "v4", measures=("M1",)),
                 tmp_path,
                 base=server.url,
                 policy=RetryPolicy(attempts=1, timeout=5.0),

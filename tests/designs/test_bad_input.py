@@ -12,6 +12,7 @@ dropped rows are reported.
 from __future__ import annotations
 
 import os
+import re
 import traceback
 import warnings
 from collections.abc import Callable
@@ -523,3 +524,65 @@ def test_every_design_gives_a_clear_error_or_a_finite_documented_result(df):
         _assert_bootstrap_documented(res)
     except (ValueError, TypeError) as err:
         _raised_here_in_words(err)
+
+
+# -- issue 20: staggered designs, exported tables ------------------------------------------------
+
+
+def _staggered(seed: int = 0) -> pd.DataFrame:
+    """40 units over 2011-2018, cohorts 2014 and 2016 and never treated."""
+    df = make_panel(seed=seed)
+    df["cohort"] = np.select([df["unit"] % 3 == 0, df["unit"] % 3 == 1], [2014, 2016], 0)
+    df["y"] = df["y"] + 1.0 * ((df["cohort"] > 0) & (df["year"] >= df["cohort"]))
+    return df
+
+
+def test_imputation_did_refuses_an_infinite_outcome_naming_the_row():
+    # before: every estimate NaN and no note
+    from analysis import imputation_did
+
+    df = _staggered()
+    df.loc[5, "y"] = np.inf
+    with pytest.raises(ValueError, match=r"imputation_did: column 'y' is infinite in 1 row\(s\)"):
+        imputation_did(df, "y", entity="unit", time="year", cohort="cohort")
+
+
+@pytest.mark.parametrize("bootstrap", [-1, 2.5, True, "999"])
+def test_staggered_did_refuses_a_bootstrap_that_is_not_a_count(bootstrap):
+    from analysis import staggered_did
+
+    with pytest.raises(ValueError, match=r"staggered_did: bootstrap must be a whole number"):
+        staggered_did(_staggered(), "y", entity="unit", time="year", cohort="cohort",
+                      bootstrap=bootstrap)  # fmt: skip
+
+
+def _result_named(term: str):
+    res = twfe(make_panel(), "y", ["z"], entity="unit", time="year")
+    res.table.loc[0, "term"] = term
+    return res
+
+
+def test_markdown_tables_survive_a_pipe_a_newline_and_html_in_a_name():
+    text = _result_named("a|b\nc <img src=x onerror=alert(1)>").to_markdown()
+    lines = text.splitlines()
+    assert len(lines) == 3  # head, rule, one row: the newline did not split the row
+    cells = [c for c in re.split(r"(?<!\\)\|", lines[2])[1:-1]]
+    assert len(cells) == 6 and cells[0].strip() == r"a\|b c &lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_latex_escapes_every_special_character_once():
+    tex = _result_named(r"a{b}~c_d&e%f#g$h^i\j").to_latex()
+    row = next(line for line in tex.splitlines() if line.startswith("a"))
+    assert row.split(" & ")[0] == (
+        r"a\{b\}\textasciitilde{}c\_d\&e\%f\#g\$h\^{}i\textbackslash{}j"
+    )
+
+
+def test_a_finding_shows_html_as_text_in_markdown():
+    from analysis.reporting.report import finding
+
+    bundle = finding('Costs <b onmouseover="alert(1)">rose</b> & fell')._repr_mimebundle_()
+    assert bundle["text/markdown"] == (
+        '**Finding:** Costs &lt;b onmouseover="alert(1)"&gt;rose&lt;/b&gt; &amp; fell'
+    )
+    assert "<b" not in bundle["text/markdown"]

@@ -16,6 +16,8 @@ from analysis.data.cbs.catalogue import CATALOGUE, default_tables, spec_for
 from analysis.data.cbs.fetch import FetchResult, Query, fetch_table
 from analysis.data.cbs.http import (
     API_VERSIONS,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
     OFFLINE_HINT,
     CBSHTTPError,
     CBSUnreachable,
@@ -68,7 +70,19 @@ def add_fetch_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     fetch.add_argument("--refresh", action="store_true", help="refetch even if cached")
     fetch.add_argument("--retries", type=int, default=5, help="attempts per request (default 5)")
-    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per read")
+    fetch.add_argument(
+        "--deadline",
+        type=float,
+        default=DEFAULT_DEADLINE,
+        help=f"seconds for one table's whole fetch, retries too (default {DEFAULT_DEADLINE:g})",
+    )
+    fetch.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=DEFAULT_MAX_BYTES / 2**20,
+        help=f"cap on one response, decompressed (default {DEFAULT_MAX_BYTES // 2**20} MB)",
+    )
     fetch.add_argument("--raw-dir", type=Path, default=None, help="raw CBS cache folder")
     fetch.set_defaults(handler=cmd_fetch)
     return fetch
@@ -98,6 +112,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return _fail(f"--from-year {args.from_year} is after --to-year {args.to_year}")
     try:
         queries = plan_queries(args)
+        _policy(args)  # a bad --timeout, --deadline or --max-response-mb: stop before fetching
     except ValueError as exc:
         return _fail(str(exc))
     raw_dir = check_writable(args.raw_dir or paths.CBS_RAW)  # a user's folder: stop here
@@ -128,9 +143,18 @@ def _fetch_one(query: Query, raw_dir: Path, args: argparse.Namespace) -> FetchRe
         raw_dir,
         base=args.base_url,
         refresh=args.refresh,
-        policy=RetryPolicy(attempts=max(args.retries, 1), timeout=args.timeout),
+        policy=_policy(args),
         progress=True,
         report=lambda line: print(f"warning: {line}", file=sys.stderr),
+    )
+
+
+def _policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=max(args.retries, 1),
+        timeout=args.timeout,
+        deadline=args.deadline,
+        max_bytes=int(args.max_response_mb * 2**20),
     )
 
 

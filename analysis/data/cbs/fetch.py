@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,11 +40,13 @@ from analysis.data.cbs.cache import (
     verify,
     write_manifest,
 )
-from analysis.data.cbs.http import CBSHTTPError, RetryPolicy, base_url, get
+from analysis.data.cbs.http import CBSHTTPError, RetryPolicy, base_url, check_within, get
 from analysis.data.cbs.staging import FetchStaging, sigterm_as_exit, sweep_orphans
+from analysis.data.cbs.table_ids import check_table_id
 from analysis.data.cbs.v4files import CBSFormatError, parse_period
 from analysis.data.io import replace_directory, sha256_bytes, write_bytes_atomic
-from analysis.data.ownership import check_writable, claim
+from analysis.data.ownership import MARKER as OWNED
+from analysis.data.ownership import check_writable, claim, marker_bytes
 
 DEFAULT_RAW_DIR = Path("data/raw/cbs")
 USER_AGENT = "decentralisation-analysis (https://opendata.cbs.nl; research toolkit)"
@@ -83,6 +86,9 @@ class Query:
     other_dims_total: bool = False  # pin every dimension not in ``dims`` to its total
     # A table without a time dimension (one table per year): all its data are this year's.
     single_year: int | None = None
+
+    def __post_init__(self) -> None:
+        check_table_id(self.table)
 
     def describe(self) -> dict[str, object]:
         single = {"single_year": self.single_year} if self.single_year is not None else {}
@@ -165,6 +171,8 @@ def fetch_table(
         run = _Run(query, api_base, staging.path, session, policy or RetryPolicy(), progress)
         manifest = run.fetch()
         write_manifest(staging.path, manifest)
+        names = [f.name for f in manifest.files] + [MANIFEST]
+        write_bytes_atomic(staging.path / OWNED, marker_bytes(names))  # ours to replace
         staging.commit(lambda path: replace_directory(path, target))
     return FetchResult(query.table, target, manifest, from_cache=False, problems=problems)
 
@@ -198,6 +206,8 @@ class _Run:
     def __init__(self, query, api_base, staging, session, policy, progress) -> None:
         self.q = query
         self.root = f"{api_base}/{query.table}"
+        self.base = api_base  # every URL followed stays under it
+        self.deadline = time.monotonic() + policy.deadline  # one for the whole table
         self.staging = staging
         self.session = session
         self.policy = policy
@@ -360,7 +370,7 @@ class _Run:
     def _service_count(self, url: str, data_filter: str) -> int | None:
         params = {"$filter": data_filter} if data_filter else None
         try:
-            text = get(self.session, odata_url(url, params), self.policy, expect_json=False)
+            text = self._get(odata_url(url, params), expect_json=False)
         except CBSHTTPError:
             return None  # the service does not report a count here: nothing to check against
         try:
@@ -371,7 +381,7 @@ class _Run:
     # -- storing responses -------------------------------------------------------------
 
     def _store(self, url: str, name: str, collection: bool = True) -> dict:
-        resp = get(self.session, url, self.policy)
+        resp = self._get(url)
         if not collection:  # a single entity such as v4 Properties
             if not isinstance(resp.payload, dict):
                 raise CBSFormatError(f"{resp.url}: expected a JSON object")
@@ -399,7 +409,7 @@ class _Run:
             next_url: str | None = url
             while next_url:
                 page += 1
-                resp = get(self.session, next_url, self.policy)
+                resp = self._get(next_url)
                 payload = _collection(resp.payload, resp.url)
                 link = payload.get("@odata.nextLink") or payload.get("odata.nextLink")
                 name = f"{prefix}-page-{page}.json"
@@ -413,6 +423,8 @@ class _Run:
                     collected.extend(payload["value"])
                 next_url = urljoin(resp.url, link) if link else None
                 if next_url:
+                    where = f"{self.q.table}: {prefix} page {page}'s nextLink"
+                    check_within(next_url, self.base, where)
                     self._check_page(prefix, page, page_rows, count, total, seen, next_url)
                     seen[next_url] = page + 1
         return collected if rows else count
@@ -438,6 +450,10 @@ class _Run:
                 f"from the service; stopped at the cap of {MAX_ROWS_WITHOUT_COUNT} rows or "
                 f"{MAX_PAGES} pages"
             )
+
+    def _get(self, url: str, expect_json: bool = True):
+        return get(self.session, url, self.policy, expect_json=expect_json, within=self.base,
+                   deadline=self.deadline)  # fmt: skip
 
     def _keep(self, name: str, url: str, body: bytes, rows: int | None) -> None:
         write_bytes_atomic(self.staging / name, body)

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from analysis.data.ownership import ForeignFolderError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -58,6 +60,11 @@ class FetchStaging:
 
     def __enter__(self) -> FetchStaging:
         if self.path.exists():  # an earlier fetch of this query stopped half-way
+            if not (self.path / MARKER).is_file():  # not a fetch's: never removed
+                raise ForeignFolderError(
+                    f"{self.path} is in the way of this fetch's staging folder and was not "
+                    "made by a fetch; nothing was written: move it elsewhere"
+                )
             if _is_locked(self.path / MARKER):
                 raise BlockingIOError(
                     f"another fetch of the same table and filters is running "

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.data import schema
 from analysis.data.io import replace_directory
-from analysis.data.ownership import check_writable
+from analysis.data.ownership import MARKER, check_writable, marker_bytes
 from analysis.data.synthetic.generator import (
     BOUNDARY_YEAR,
     DEFAULT_SEED,
@@ -134,6 +134,8 @@ def _write_directory_atomically(target: Path, files: dict[str, bytes]) -> None:
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
+        # the marker lists every file, so the next synthesize may replace exactly these
+        (staging / MARKER).write_bytes(marker_bytes(files))
         replace_directory(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
