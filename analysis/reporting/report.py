@@ -409,6 +409,9 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report-dir", type=Path, default=None, help="default data/processed/report"
     )
+    from analysis.cli import add_screening_option
+
+    add_screening_option(parser)
     parser.set_defaults(handler=cmd_report)
     if "run" in sub.choices:
         run = sub.choices["run"]
@@ -428,8 +431,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_writable(NotebookCache().folder)  # before any notebook runs, not after
     # Build each panel here if it is missing or stale (a no-op when it is up to date), so
     # the notebooks running side by side do not each build it.
-    for source in sources:
-        read_panel(source, args.boundary_year)
+    from analysis.cli import screening_settings
+
+    for source in sources:  # built with this --screening when stored otherwise
+        read_panel(source, args.boundary_year, screening=screening_settings(args))
     try:
         if len(sources) > 1 or not getattr(args, "outcomes", None):
             print(f"executing the notebooks on {', '.join(sources)} ...", flush=True)
