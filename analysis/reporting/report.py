@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from analysis.data import paths, schema
 from analysis.data.io import replace_directory, write_bytes_atomic
 from analysis.data.ownership import MARKER, check_writable, marker_bytes
+from analysis.reporting.flags import screening_html
 
 if TYPE_CHECKING:
     # nbformat costs 1.5 s to import (its JSON-schema validator), and every notebook
@@ -310,7 +311,8 @@ def _full_index(sections: list[tuple[str, list[dict], dict]]) -> str:
         parts.append(
             f'<h2 id="{source}">{title}</h2><p class="banner {source}">'
             f"{html.escape(source_banner(source))}</p><p class=meta>Parameters: "
-            f"{html.escape(json.dumps(parameters))}</p>{''.join(items)}"
+            f"{html.escape(json.dumps(parameters))}</p>"
+            f"{screening_html(source, parameters['boundary_year'])}{''.join(items)}"
         )
     return _page("".join(parts))
 
@@ -374,6 +376,7 @@ def _index(pages: list[Page], parameters: dict) -> str:
             f"{figure}</section>"
         )
     params = html.escape(json.dumps(parameters))
+    flags = screening_html(parameters.get("source", "cbs"), parameters["boundary_year"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>2015 decentralisation: evaluation report</title>
@@ -386,6 +389,7 @@ img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
 <h1>What did the 2015 decentralisation do?</h1>
 <p class="banner">{html.escape(banner)}</p>
 <p class=meta>Parameters: {params}</p>
+{flags}
 {"".join(items)}
 </body></html>
 """
