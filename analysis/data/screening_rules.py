@@ -125,8 +125,9 @@ def flag_column(
     add(power, POWER_OF_TEN, expected, np.exp(d), own)
 
     keys = [frame[YEAR], frame[GROUP]]
-    positive = (value > 0).where(value.notna()).groupby(keys).transform("mean")
-    counted = value.notna().groupby(keys).transform("sum")
+    n_positive = (value > 0).groupby(keys).transform("sum")
+    counted = value.notna().groupby(keys).transform("sum") - 1  # the others of a 0 cell
+    positive = n_positive / counted.where(counted > 0)
     usual = _others_median(frame, value)  # a unit that usually has few has truly none
     zero = (value == 0) & (positive >= settings.zero_share) & (counted >= settings.min_neighbours)
     zero &= usual.isna() | (usual >= settings.small_value)
@@ -158,7 +159,9 @@ def flag_column(
                  "figure at the size class's amount per inhabitant (no youth-care regions "
                  "given); ratio = share of the class's total over share of its population")  # fmt: skip
         off = (share < 1 / settings.regional_factor) | (share > settings.regional_factor)
-        add(off, REGIONAL, value / share, share, basis)
+        at_region = value / share
+        off &= (value > 0) & ((value >= settings.small_value) | (at_region >= settings.small_value))
+        add(off, REGIONAL, at_region, share, basis)
     if not found:
         return pd.DataFrame(columns=["reason", "comparison", "ratio", "basis"])
     return pd.concat(found).sort_index()
