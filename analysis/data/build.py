@@ -282,7 +282,8 @@ def read_current_panel(
     """The stored embedded panel (synthetic, statline) when up to date for these options.
 
     Up to date: same panel format, boundary and baseline year, screening settings
-    (default :class:`ScreeningSettings`), and raw sha256 values equal to the raw manifest's. A CBS panel is never reported current here (its sidecar does not
+    (default :class:`ScreeningSettings`), and raw sha256 values equal to the raw
+    manifest's. A CBS panel is never reported current here (its sidecar does not
     pin the cache it was built from), so ``run --source cbs`` rebuilds it.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)

@@ -45,8 +45,8 @@ other parts reported, ``incomplete`` names the column. ``<column>_raw`` is summe
 its column, so it is the unscreened harmonised figure.
 
 Defaults (:class:`ScreeningSettings`): ``jump_factor`` 2.5, ``power_tolerance`` 1.25,
-``zero_share`` 0.9, ``small_value`` 50, ``pre_merger_factor`` 1.5, ``regional_factor`` 3, ``min_other_years``
-3, ``min_neighbours`` 5. ``build --screening off`` keeps every value.
+``zero_share`` 0.9, ``small_value`` 50, ``pre_merger_factor`` 1.5, ``regional_factor`` 3,
+``min_other_years`` 3, ``min_neighbours`` 5. ``build --screening off`` keeps every value.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import MUNICIPALITY, YEAR
+from analysis.data.schema import YEAR
 
 PREFIX = "screen:"  # CBS's status codes never start with it (see schema.CBS_SPECIAL_VALUES)
 POWER_OF_TEN = PREFIX + "power_of_ten"
@@ -157,7 +157,8 @@ def flag_column(
                  "region's total over share of its population"
                  if frame[REGION].notna().any() else
                  "figure at the size class's amount per inhabitant (no youth-care regions "
-                 "given); ratio = share of the class's total over share of its population")  # fmt: skip
+                 "given); ratio = share of the class's total over share of its "
+                 "population")  # fmt: skip
         off = (share < 1 / settings.regional_factor) | (share > settings.regional_factor)
         at_region = value / share
         off &= (value > 0) & ((value >= settings.small_value) | (at_region >= settings.small_value))

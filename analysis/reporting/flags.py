@@ -43,7 +43,8 @@ def screening_html(source: str, boundary_year: int, out_dir: Path | None = None)
     metadata = json.loads(sidecar.read_text(encoding="utf-8"))
     record = metadata.get("screening", {})
     if not record.get("enabled", False):
-        return "<p class=meta>Screening: off (every raw value kept; <code>--screening off</code>).</p>"
+        return ("<p class=meta>Screening: off (every raw value kept; "
+                "<code>--screening off</code>).</p>")
     table = screening_table(metadata)
     settings = {k: v for k, v in record.get("settings", {}).items()
                 if k not in ("columns", "cost_columns", "pairs", "enabled")}  # fmt: skip

@@ -50,7 +50,8 @@ def test_a_planted_unit_error_is_flagged_as_a_power_of_ten():
     assert reasons(result) == [("GM0004", 2019, "screen:power_of_ten")]
     row = result.panel[at(result.panel, "GM0004", 2019)].iloc[0]
     assert np.isnan(row["youth_care_cost"])
-    assert row["youth_care_cost_raw"] == data.loc[at(data, "GM0004", 2019), "youth_care_cost"].item()
+    planted = data.loc[at(data, "GM0004", 2019), "youth_care_cost"].item()
+    assert row["youth_care_cost_raw"] == planted
     assert row["youth_care_cost_status"] == "screen:power_of_ten"
     flag = result.flags.iloc[0]
     assert flag["ratio"] == pytest.approx(1e-3, rel=0.2) and flag["name"] == "M4"
