@@ -22,6 +22,8 @@ SOURCES = ("synthetic", "cbs", "statline")
 # The StatLine bundle has no population before 2015: its size classes are fixed in 2015.
 SOURCE_BASELINE_YEAR = {"statline": 2015}
 DEFAULT_BOUNDARY_YEAR = 2023
+# Vendored folders beside its own that a source reads (their files count for currency).
+SOURCE_EXTRA_RAW = {"statline": ("district_map",)}
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
 PANEL_FORMAT = 4  # 4: screening (<column>_raw beside each screened column)
 
@@ -317,11 +319,14 @@ def _is_current(metadata: dict, source: str) -> bool:
     raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
     if raw is None:
         return False
-    manifest_path = raw / "manifest.json"
-    if not manifest_path.is_file():
-        return False
-    manifest = read_json_object(manifest_path)
-    current = {n: e["sha256"] for n, e in manifest.get("files", {}).items()}
+    current = {}
+    for folder, prefix in ((raw, ""), *((raw.parent / f, f"../{f}/") for f in
+                                        SOURCE_EXTRA_RAW.get(source, ()))):
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.is_file():
+            return False
+        manifest = read_json_object(manifest_path)
+        current |= {prefix + n: e["sha256"] for n, e in manifest.get("files", {}).items()}
     return metadata.get("raw_files_sha256") == current
 
 
