@@ -15,7 +15,12 @@ import pandas as pd
 from analysis.data import paths, schema
 from analysis.data.io import sha256_file, write_atomic, write_bytes_atomic
 from analysis.data.ownership import check_writable, claim
-from analysis.data.screening import ScreeningSettings, screen_panel
+from analysis.data.screening import (
+    REGIONS_SOURCE,
+    ScreeningSettings,
+    screen_panel,
+    youth_care_regions,
+)
 from analysis.data.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs", "statline")
@@ -145,7 +150,11 @@ def build_panel(
             denominators=denominators,
         )
     roles = {**source_text_roles(raw), **manifest.get("roles", {})}
-    screened = screen_panel(raw, history, screening or ScreeningSettings(), roles=roles)
+    settings = screening or ScreeningSettings()
+    regions = youth_care_regions(raw) if settings.enabled else None
+    screened = screen_panel(raw, history, settings, roles=roles, regions=regions)
+    if regions:
+        screened.record["regions_source"] = REGIONS_SOURCE
     raw = screened.panel  # flagged cells missing, their raw values in <column>_raw
     roles.update(screened.roles)
     with warnings.catch_warnings(record=True) as caught:

@@ -368,7 +368,12 @@ def _harmonise(
     from analysis.data.harmonise import harmonise_to_boundaries
     from analysis.data.roles import COUNT
     from analysis.data.schema import BASELINE_YEAR
-    from analysis.data.screening import ScreeningSettings, screen_panel
+    from analysis.data.screening import (
+        REGIONS_SOURCE,
+        ScreeningSettings,
+        screen_panel,
+        youth_care_regions,
+    )
 
     history = _load_history(history)
     declared = {c: parse_role(r, c) for c, r in (roles or {}).items()}
@@ -379,9 +384,13 @@ def _harmonise(
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
     counts = [c for c, r in kept_roles.items() if r == COUNT]
+    settings = screening or ScreeningSettings()
+    regions = youth_care_regions(panel) if settings.enabled else None
     screened = screen_panel(
-        panel, history, screening or ScreeningSettings(), columns=counts, roles=kept_roles
+        panel, history, settings, columns=counts, roles=kept_roles, regions=regions
     )
+    if regions:
+        screened.record["regions_source"] = REGIONS_SOURCE
     panel = screened.panel
     kept_roles.update(screened.roles)
     out = harmonise_to_boundaries(

@@ -30,8 +30,9 @@ reason code (``<col>_status``)  the cell is flagged when
 relative to its neighbours' median of that year, so a level shift that all neighbours
 share (a national change, a new law) is not a jump; a cell needs ``min_other_years``
 other years. Regions are the youth-care regions when ``regions`` (code -> region) is
-given; otherwise, and so for now in every build (no regional classification is vendored
-yet), the size-class neighbours of the year stand in for the region. The sidecar says which.
+given: every build of real codes (statline, cbs, csv) passes those of CBS 83287NED
+(:func:`youth_care_regions`); otherwise (the synthetic default, whose codes are not CBS's)
+the size-class neighbours of the year stand in for the region. The sidecar says which.
 
 A flagged cell's value becomes missing; ``<column>_raw`` keeps every raw value beside
 it, and the sidecar gets a row (unit, name, year, column, raw value, reason, comparison
@@ -66,7 +67,14 @@ from analysis.data.screening_rules import (
     flag_column,
 )
 
-__all__ = ["RAW_SUFFIX", "REASONS", "ScreeningResult", "ScreeningSettings", "screen_panel"]
+__all__ = [
+    "RAW_SUFFIX",
+    "REASONS",
+    "ScreeningResult",
+    "ScreeningSettings",
+    "screen_panel",
+    "youth_care_regions",
+]
 
 RAW_SUFFIX = "_raw"
 BUDGET_PAIRS = (
@@ -208,8 +216,9 @@ def screen_panel(
                                {**record, "n_flags": 0, "counts": {}, "flags": []})  # fmt: skip
     frame = _with_context(panel, history, regions)
     record["regions"] = (
-        "youth-care regions (given)" if regions else
-        "size-class neighbours of the year stand in for regions (no youth-care regions given)"
+        f"regional booking judged within youth-care regions ({len(set(regions.values()))} "
+        "regions given)" if regions else "regional booking judged within the size-class "
+        "neighbours of the year (no youth-care regions given)"
     )  # fmt: skip
     pairs = _pairs(settings.pairs, panel.columns)
     record["pairs_applied"] = [list(p) for p in settings.pairs if set(p) <= set(panel.columns)]
@@ -222,12 +231,12 @@ def screen_panel(
         out[raw] = panel[column]
         raw_roles[raw] = _raw_role(column, roles)
         status = column + schema.STATUS_SUFFIX
-        if status not in out:
-            out[status] = None
-        out[status] = out[status].astype(object)
-        out.loc[found.index, column] = float("nan")
-        out.loc[found.index, status] = found["reason"].to_numpy()
-        if len(found):
+        if len(found):  # a status column is added only where a cell needs one
+            if status not in out:
+                out[status] = None
+            out[status] = out[status].astype(object)
+            out.loc[found.index, column] = float("nan")
+            out.loc[found.index, status] = found["reason"].to_numpy()
             rows = panel.loc[found.index]
             flags.append(pd.DataFrame({
                 "municipality": rows[schema.MUNICIPALITY].to_numpy(),
@@ -241,6 +250,36 @@ def screen_panel(
     table = table.sort_values(["column", "reason", "year", "municipality"], ignore_index=True)
     record.update(n_flags=len(table), counts=_counts(table), flags=_records(table))
     return ScreeningResult(out, table, record, raw_roles)
+
+
+def youth_care_regions(panel: pd.DataFrame) -> dict[str, str] | None:
+    """Code -> youth-care region of every code the panel has from 2015 on, else None.
+
+    From CBS 83287NED (Gebieden in Nederland 2016, vendored in ``data/raw/regions``) through
+    :func:`analysis.data.regions.load_regions`, one boundary year at a time. None when the
+    list does not know at least 90 % of the panel's codes (the synthetic default's codes
+    are not CBS's) or a year is outside it: the size-class neighbours then stand in.
+    """
+    from analysis.data.build import RawDataError
+    from analysis.data.regions import YOUTH_CARE_REGION, load_regions
+
+    later = panel[panel[schema.YEAR] >= 2015]
+    mapping: dict[str, str] = {}
+    for year, rows in later.groupby(schema.YEAR):
+        try:
+            frame = load_regions(int(year))
+        except (FileNotFoundError, ValueError, RawDataError):
+            return None
+        found = dict(zip(frame[schema.MUNICIPALITY], frame[YOUTH_CARE_REGION], strict=True))
+        codes = set(rows[schema.MUNICIPALITY])
+        if len(codes & found.keys()) < 0.9 * len(codes):
+            return None  # not CBS's codes (synthetic) or another map
+        mapping.update(found)
+    return mapping or None
+
+
+REGIONS_SOURCE = ("youth-care regions (jeugdzorgregio's) of CBS 83287NED, Gebieden in "
+                  "Nederland 2016, carried through the boundary history (analysis.data.regions)")
 
 
 def _with_context(panel: pd.DataFrame, history, regions) -> pd.DataFrame:

@@ -13,7 +13,8 @@ order of precedence (the first rule that fires names the cell):
    next year, below its own series by more than a stated factor;
 5. ``screen:jump``: away from its own series by more than a stated factor;
 6. ``screen:regional_booking``: an amount whose share of its region's total is far from
-   its share of the region's population (regional purchasing booked elsewhere).
+   its share of the region's population (regional purchasing booked elsewhere), the
+   region's total per inhabitant being its other members' median (see _regional_ratio).
 
 The "own series" of a cell is the median, over the unit's *other* years, of its level
 relative to the median of its neighbours (same year, same size class); a cell needs
@@ -153,12 +154,11 @@ def flag_column(
 
     if column in settings.cost_columns and denominator is not None:
         share = _regional_ratio(frame, value.where(~taken), denominator, settings.min_neighbours)
-        basis = ("figure at the region's amount per inhabitant; ratio = share of the "
-                 "region's total over share of its population"
+        basis = ("figure at the median amount per inhabitant of the other members of its "
+                 "youth-care region"
                  if frame[REGION].notna().any() else
-                 "figure at the size class's amount per inhabitant (no youth-care regions "
-                 "given); ratio = share of the class's total over share of its "
-                 "population")  # fmt: skip
+                 "figure at the median amount per inhabitant of the other members of its "
+                 "size class that year (no youth-care regions given)")  # fmt: skip
         off = (share < 1 / settings.regional_factor) | (share > settings.regional_factor)
         at_region = value / share
         off &= (value > 0) & ((value >= settings.small_value) | (at_region >= settings.small_value))
@@ -182,20 +182,29 @@ def _others_median(frame: pd.DataFrame, value: pd.Series) -> pd.Series:
 def _regional_ratio(
     frame: pd.DataFrame, value: pd.Series, denominator: str, min_members: int
 ) -> pd.Series:
-    """(value / region total) / (denominator / region total of the denominator), per year.
+    """A unit's amount per inhabitant over that of the other members of its region, per year.
 
-    Cells flagged by an earlier rule are missing in ``value`` and so left out of the
-    totals. Regions come from ``_region`` where given (members reporting both figures),
-    else the row's size class in that year; a region needs ``min_members`` reporting members (2 for
-    declared regions).
+    This is the unit's share of the region's total over its share of the region's
+    population, with the region's total taken as its other members' median amount per
+    inhabitant times the region's population: a centre municipality that books the whole
+    region's sheltered housing (Amsterdam, Vlissingen) dominates a pooled total and would
+    make every other member look low, while the median of the others is not moved by it.
+    Cells flagged by an earlier rule are missing in ``value`` and left out. Regions come
+    from ``_region`` where given, else the row's size class in that year; a region needs
+    ``min_members`` other reporting members (2 for declared regions).
     """
     den = frame[denominator].astype(float)
     both = value.notna() & den.notna() & (den > 0)
+    x = (value / den).where(both)
     declared = frame[REGION].notna().any()
     region = frame[REGION] if declared else frame[GROUP]
-    keys = [frame[YEAR], region]
-    v_total = value.where(both).groupby(keys).transform("sum")
-    d_total = den.where(both).groupby(keys).transform("sum")
-    members = both.groupby(keys).transform("sum")
-    ratio = (value / v_total) / (den / d_total)
-    return ratio.where(both & (members >= (2 if declared else min_members)))
+    need = 2 if declared else min_members
+    reference = pd.Series(np.nan, index=value.index)
+    for _, index in x.groupby([frame[YEAR], region]).groups.items():
+        values = x.loc[index]
+        present = values.dropna()
+        if len(present) <= need:
+            continue
+        for label in present.index:
+            reference.loc[label] = np.median(present.drop(label).to_numpy())
+    return x / reference

@@ -168,7 +168,7 @@ def test_costs_booked_by_a_region_are_flagged_against_the_regions_shares():
     assert set(result.flags["reason"]) == {"screen:regional_booking"}
     assert len(result.flags) == len(YEARS)
     assert result.flags["ratio"].between(0.15, 0.3).all()
-    assert result.record["regions"].startswith("youth-care regions")
+    assert "within youth-care regions (2 regions given)" in result.record["regions"]
     fallback = screen_panel(data)  # no regions: the size-class neighbours of the year
     assert set(fallback.flags["municipality"]) == {"GM0002"}
     assert "size-class neighbours" in fallback.record["regions"]
@@ -214,3 +214,12 @@ def test_the_report_block_lists_every_flag(tmp_path):
     off = screen_panel(data, settings=OFF).record
     (tmp_path / "panel_synthetic_2023.json").write_text(json.dumps({"screening": off}))
     assert "Screening: off" in screening_html("synthetic", 2023, tmp_path)
+
+
+def test_youth_care_regions_come_from_cbs_for_cbs_codes_only():
+    from analysis.data.screening import youth_care_regions
+
+    real = pd.DataFrame({"municipality": ["GM0599", "GM0597", "GM0613"], "year": 2019})
+    regions = youth_care_regions(real)
+    assert regions["GM0599"] == regions["GM0597"] == regions["GM0613"]  # Rijnmond
+    assert youth_care_regions(frame().assign(municipality="GM7001")) is None  # synthetic

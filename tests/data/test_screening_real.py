@@ -57,9 +57,15 @@ NAMED = [
     ("GM0225", 2018, "wmo_spending", 295.0, "screen:power_of_ten"),
     # Dordrecht 2018: the whole Drechtsteden region at 33-51 euro per inhabitant that year
     ("GM0505", 2018, "youth_care_cost", 5414.0, "screen:jump"),
-    # Koggenland: Wmo spending booked by the region, about 19 euro per inhabitant against
-    # about 200 in its size class (0.1 of its population share), in every year 2018-2023
+    # Koggenland: Wmo spending booked by the region, about 19 euro per inhabitant, 0.13 of
+    # the other members' median in its youth-care region (JZ05), in 2018-2023
     ("GM1598", 2019, "wmo_spending", 439.0, "screen:regional_booking"),
+    # Vlissingen, a centre municipality (sheltered housing) of its region: 7.6 times the median
+    # amount per inhabitant of the other members of its youth-care region (JZ38)
+    ("GM0718", 2019, "wmo_spending", 68952.0, "screen:regional_booking"),
+    # Ridderkerk: youth care bought through its region (JZ29, with Rotterdam), 0.29 of its
+    # other members' median
+    ("GM0597", 2019, "youth_care_cost", 2689.0, "screen:regional_booking"),
     # Westvoorne, merged into Voorne aan Zee on 1 January 2023: its 2022 costs 0.63 of usual
     ("GM0614", 2022, "youth_care_cost", 2375.0, "screen:pre_merger"),
     # Renkum 2016: youth care costs of exactly 0 where its neighbours report
@@ -87,7 +93,8 @@ def test_flags_travel_into_the_harmonised_panel_and_the_sidecar(built, flags):
     written = json.loads(built.path.with_suffix(".json").read_text())
     record = written["screening"]
     assert record["enabled"] and record["settings"]["jump_factor"] == 2.5
-    assert "size-class neighbours" in record["regions"]
+    assert "within youth-care regions (42 regions given)" in record["regions"]
+    assert "83287NED" in record["regions_source"]
     counted = sum(sum(r.values()) for r in record["counts"].values())
     assert record["n_flags"] == len(flags) == counted
     # every flag's cell is missing in the unharmonised panel and nothing else was touched
