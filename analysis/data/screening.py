@@ -25,7 +25,9 @@ reason code (``<col>_status``)  the cell is flagged when
 ``screen:regional_booking``     (amounts in ``cost_columns``) its share of its region's
                                 total differs from its share of the region's population
                                 by more than ``regional_factor`` (costs booked by a
-                                regional body or a centre municipality)
+                                regional body or a centre municipality); the region's
+                                level is its other members' median amount per
+                                inhabitant, which a dominant centre does not move
 ==============================  ===========================================================
 
 "Own series": the median over the unit's *other* years of its level per inhabitant
