@@ -130,6 +130,8 @@ def test_screening_the_youth_care_counts_moves_no_cbs_size_class_row(built, flag
     # Municipality-years whose youth care count was flagged leave the size-class average;
     # no row of CBS's own % per size class may move by more than 0.2 point, and the
     # screened average still reproduces CBS's figure (within 0.25, as before screening).
+    # With the default thresholds no youth care count is flagged (the rows do not move at
+    # all); the next test drops the cost flags too.
     dropped = flags[flags["column"] == "youth_care_users"]
     for label, official, before, after, _ in _size_class_rows(
         built.unharmonised, dropped, table, year
