@@ -220,8 +220,8 @@ def screen_panel(
                                {**record, "n_flags": 0, "counts": {}, "flags": []})  # fmt: skip
     frame = _with_context(panel, history, regions)
     record["regions"] = (
-        f"regional booking judged within youth-care regions ({len(set(regions.values()))} "
-        "regions given)" if regions else "regional booking judged within the size-class "
+        f"Regional booking judged within youth-care regions ({len(set(regions.values()))} "
+        "regions given)" if regions else "Regional booking judged within the size-class "
         "neighbours of the year (no youth-care regions given)"
     )  # fmt: skip
     pairs = _pairs(settings.pairs, panel.columns)
