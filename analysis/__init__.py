@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "honest_did": "analysis.inference.honest_did",
     "randomisation_inference": "analysis.inference.randomisation",
     "power": "analysis.inference.power",
+    "fay_herriot": "analysis.inference.fay_herriot",
     "EstimationResult": "analysis.results",
 }
 

@@ -264,22 +264,20 @@ def clustering_choices(
 def plain_reading(table: pd.DataFrame, design: str = "2x2 DiD", level: float = 0.05) -> str:
     """The large-versus-small result in words, one sentence per outcome.
 
-    Uses the wild-bootstrap p-value and interval. "Changed more" is not "coped
-    better": whether a rise in use is good depends on need, which these data do not see.
+    Uses the wild-bootstrap interval and p-value, and says whether the interval excludes
+    0 (``level`` is kept for callers; the interval is the 95% one). "Changed more" is
+    not "coped better": whether a rise in use is good depends on need, which these data
+    do not see.
     """
     lines = []
     for row in table[table["design"] == design].itertuples(index=False):
         spec = schema.OUTCOMES[row.outcome]
         direction = "more" if row.estimate > 0 else "less"
-        sure = (
-            "a difference the data can tell apart from zero"
-            if row.wild_p < level
-            else "a difference the data cannot tell apart from zero"
-        )
+        excludes = row.wild_ci_low > 0 or row.wild_ci_high < 0
         lines.append(
             f"- {spec.label}: after 2015 it changed by {abs(row.estimate):.2f} {spec.unit} "
             f"{direction} in large municipalities than in small ones (95% wild-bootstrap "
             f"interval {row.wild_ci_low:.2f} to {row.wild_ci_high:.2f}, p = {row.wild_p:.3f}): "
-            f"{sure}."
+            f"the interval {'excludes' if excludes else 'includes'} 0."
         )
     return "\n".join(lines)

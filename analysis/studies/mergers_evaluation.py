@@ -365,7 +365,7 @@ def plot_event_studies(evaluation: MergerEvaluation, panel: pd.DataFrame):
     estimates with 95% intervals, the truth as crosses on a synthetic panel."""
     import matplotlib.pyplot as plt
 
-    from analysis.reporting.style import finish
+    from analysis.reporting.style import finish, honest_range, panel_title, year_axis
 
     outcomes = list(evaluation.windows)
     fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 3.8), squeeze=False)
@@ -382,8 +382,10 @@ def plot_event_studies(evaluation: MergerEvaluation, panel: pd.DataFrame):
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
         spec = schema.OUTCOMES[outcome]
-        ax.set_title(spec.label, fontsize="small")
+        panel_title(ax, spec.label)
         ax.set_xlabel("years since the merger")
+        year_axis(ax)  # event times are whole years
+        honest_range(ax, reference=0)
         ax.set_ylabel(spec.unit, fontsize="x-small")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig = finish(fig, panel, "Effect of a merger by years since it (95% CI)")

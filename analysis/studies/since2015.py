@@ -61,7 +61,9 @@ def complete_sizes(panel: pd.DataFrame) -> pd.DataFrame:
     from the district map, complete), so with a later baseline year municipalities that
     reported none of those have no baseline population. They are sized by the first year a
     population is known (a municipality rarely crosses a size line within a few
-    years); ``attrs["size_note"]`` says how many and from which years. A panel with
+    years); ``attrs["size_note"]`` says how many and from which years, and
+    ``attrs["sized_in"]`` counts the units sized in each year (the baseline year
+    included), for :func:`analysis.reporting.readings.sizing_sentence`. A panel with
     every baseline known is returned unchanged (same object).
 
     Raises
@@ -88,6 +90,9 @@ def complete_sizes(panel: pd.DataFrame) -> pd.DataFrame:
     out[schema.LARGE] = out[schema.BASELINE_POPULATION] >= schema.LARGE_THRESHOLD
     years = first[schema.YEAR].value_counts().sort_index()
     out.attrs = dict(panel.attrs)
+    in_base = panel[schema.MUNICIPALITY].nunique() - len(first)
+    out.attrs["sized_in"] = {int(panel.attrs.get("baseline_year", schema.BASELINE_YEAR)): in_base,
+                             **{int(y): int(n) for y, n in years.items()}}
     out.attrs["size_note"] = (
         f"{len(first)} of {panel[schema.MUNICIPALITY].nunique()} municipalities have no "
         f"population in the baseline year {panel.attrs.get('baseline_year', '')}; sized by "

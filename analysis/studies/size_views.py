@@ -106,9 +106,14 @@ def plot_by_group(table: pd.DataFrame, panel: pd.DataFrame, value: str = "index"
     """One panel per outcome: ``value`` (``rate`` or ``index``) by group and year."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    from matplotlib.ticker import MaxNLocator
 
-    from analysis.reporting.style import SIZE_CLASS_COLOURS, finish
+    from analysis.reporting.style import (
+        SIZE_CLASS_COLOURS,
+        finish,
+        honest_range,
+        panel_title,
+        year_axis,
+    )
 
     outcomes = list(dict.fromkeys(table["outcome"]))
     fig, axes = plt.subplots(1, len(outcomes), figsize=(3.4 * len(outcomes), 3.8), squeeze=False)
@@ -121,12 +126,15 @@ def plot_by_group(table: pd.DataFrame, panel: pd.DataFrame, value: str = "index"
                      if classes else None)
         label, unit = describe(outcome)
         base = int(data["base_year"].iloc[0])
-        ax.set_title(label, fontsize="small")
+        panel_title(ax, label)
         ax.set_xlabel("year")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        year_axis(ax)
         ax.set_ylabel(f"index ({base} = 100)" if value == "index" else unit, fontsize="x-small")
         if value == "index":
             ax.axhline(100, color="grey", linewidth=0.5)
+            honest_range(ax, reference=100)
+        else:
+            honest_range(ax, reference=0)  # a rate's axis starts at 0
         ax.get_legend().remove()
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig = finish(fig, panel, title)
@@ -171,9 +179,8 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
 def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, title: str):
     """One panel per outcome: the :func:`growth_path` gap by calendar year, base year = 0."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
-    from analysis.reporting.style import finish
+    from analysis.reporting.style import finish, honest_range, panel_title, year_axis
 
     fig, axes = plt.subplots(1, len(paths), figsize=(3.4 * len(paths), 3.4), squeeze=False)
     for ax, (outcome, res) in zip(axes[0], paths.items(), strict=True):
@@ -185,11 +192,13 @@ def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, t
                     label="estimate, 95% CI (CR1)")
         ax.plot([base], [0], marker="D", linestyle="none", label="base year (0)")
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
-        ax.set_title(describe(outcome)[0], fontsize="small")
+        panel_title(ax, describe(outcome)[0])
         ax.set_xlabel("year")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        year_axis(ax)
         ax.set_ylabel("log points" if res.extra.get("log") else describe(outcome)[1],
                       fontsize="x-small")
+        # the same floor on every panel: 0.1 log points, so a gap of 0.02 is not drawn tall
+        honest_range(ax, reference=0, min_span=0.1 if res.extra.get("log") else None)
     axes[0][0].legend(fontsize="x-small")
     return finish(fig, panel, title)
 

@@ -23,7 +23,13 @@ import seaborn as sns
 import statsmodels.formula.api as smf
 
 from analysis.data import schema
-from analysis.reporting.style import SIZE_CLASS_COLOURS, finish
+from analysis.reporting.style import (
+    SIZE_CLASS_COLOURS,
+    finish,
+    honest_range,
+    panel_title,
+    year_axis,
+)
 
 
 def rates_by_group(
@@ -111,8 +117,10 @@ def plot_indexed_trends(indexed: pd.DataFrame, panel: pd.DataFrame, year: int) -
         )
         ax.axvline(schema.REFORM_YEAR - 0.5, color="grey", linestyle="--", linewidth=1)
         ax.axhline(100, color="grey", linewidth=0.5)
-        ax.set_title(schema.OUTCOMES[name].label, fontsize="small")
+        panel_title(ax, schema.OUTCOMES[name].label)
         ax.set_xlabel("year")
+        year_axis(ax)
+        honest_range(ax, reference=100)
         ax.set_ylabel(f"index ({year} = 100)")
         ax.legend(title="size class (2014)", fontsize="x-small", title_fontsize="x-small")
     return finish(fig, panel, f"Use per inhabitant by municipal size class, indexed to {year}")
@@ -145,8 +153,9 @@ def risk_profile(
 
     The SCP explains municipal differences in use by a risk profile of the population
     (age structure, size, income). With the toolkit's own panel the default
-    characteristics are log population and the shares aged 0-17 and 18-64; any other
-    numeric columns can be named.
+    characteristics are log population, the young share (:data:`YOUNG_SHARES`: aged 0-17,
+    or 0-22 on the real panel) and the share aged 18-64; any other numeric columns can
+    be named.
 
     Parameters
     ----------
@@ -156,7 +165,8 @@ def risk_profile(
     year : int
         Cross-section year.
     characteristics : sequence of str, optional
-        Regressors; default ``log_population, share_0_17, share_18_64``.
+        Regressors; default :func:`profile_characteristics` of the panel
+        (``log_population``, ``share_0_17`` or ``share_0_22``, ``share_18_64``).
 
     Examples
     --------
@@ -166,7 +176,7 @@ def risk_profile(
     342
     """
     data = with_characteristics(panel[panel[schema.YEAR] == year])
-    regressors = list(characteristics or ["log_population", "share_0_17", "share_18_64"])
+    regressors = list(characteristics or profile_characteristics(data))
     missing = [c for c in [outcome, *regressors] if c not in data]
     if missing:
         raise KeyError(f"risk_profile: column(s) {missing} not in the panel")
@@ -188,22 +198,60 @@ def risk_profile(
     return RiskProfile(outcome, year, table, float(fit.rsquared), int(fit.nobs), residuals)
 
 
-def with_characteristics(panel: pd.DataFrame) -> pd.DataFrame:
-    """Add ``log_population``, ``share_0_17`` and ``share_18_64`` (fractions).
+# The young share is named after the ages its denominator counts: 0-17 (population_0_17,
+# synthetic default and 03759ned) or 0-22 (youth_population, CBS's youth-care reference on
+# the real StatLine panel).
+YOUNG_SHARES = {"share_0_17": schema.POPULATION_0_17, "share_0_22": schema.YOUTH_POPULATION}
+SHARE_AGES = {"share_0_17": "0-17", "share_0_22": "0-22", "share_18_64": "18-64"}
 
-    Only those whose columns the panel has: the real CBS panel has no 18-64
-    population, and its young people (``youth_population``) give ``share_0_17``.
+
+def with_characteristics(panel: pd.DataFrame) -> pd.DataFrame:
+    """Add ``log_population``, the young share and ``share_18_64`` (fractions).
+
+    Only those whose columns the panel has. The young share is ``share_0_17`` from
+    ``population_0_17`` where the panel has it, else ``share_0_22`` from
+    ``youth_population`` (the real StatLine panel's young people are aged 0-22); the
+    real panel has no 18-64 population.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> real = pd.DataFrame({"population": [1000.0], "youth_population": [250.0]})
+    >>> with_characteristics(real)["share_0_22"].tolist()
+    [0.25]
     """
     out = panel.copy()
     out["log_population"] = np.log(out[schema.POPULATION])
     def has(column: str) -> bool:  # the real panel carries the vocabulary's columns empty
         return column in out and bool(out[column].notna().any())
 
-    young = schema.POPULATION_0_17 if has(schema.POPULATION_0_17) else schema.YOUTH_POPULATION
-    for share, column in (("share_0_17", young), ("share_18_64", schema.POPULATION_18_64)):
+    young = next((s for s, c in YOUNG_SHARES.items() if has(c)), None)
+    shares = ([(young, YOUNG_SHARES[young])] if young else []) + [
+        ("share_18_64", schema.POPULATION_18_64)]
+    for share, column in shares:
         if has(column):
             out[share] = out[column] / out[schema.POPULATION]
     return out
+
+
+def young_share(panel: pd.DataFrame) -> str:
+    """The young-share column :func:`with_characteristics` adds: ``share_0_17`` or ``share_0_22``.
+
+    Raises
+    ------
+    KeyError
+        When the panel has neither ``population_0_17`` nor ``youth_population`` figures.
+    """
+    found = [s for s in YOUNG_SHARES if s in with_characteristics(panel)]
+    if not found:
+        raise KeyError("young_share: the panel has no population_0_17 or youth_population figures")
+    return found[0]
+
+
+def profile_characteristics(panel: pd.DataFrame) -> list[str]:
+    """The risk-profile regressors the panel has: log population, young share, 18-64 share."""
+    out = with_characteristics(panel)
+    return [c for c in ("log_population", *YOUNG_SHARES, "share_18_64") if c in out]
 
 
 def unexplained_by_region(profile: RiskProfile, region: str = schema.PROVINCE) -> pd.DataFrame:
