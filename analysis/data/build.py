@@ -24,6 +24,7 @@ from analysis.data.io import (
 )
 from analysis.data.options import PanelOptions
 from analysis.data.ownership import check_writable, claim
+from analysis.data.screening import ScreeningSettings, screen_before_harmonising
 from analysis.data.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs", "statline")
@@ -36,7 +37,7 @@ SIZING_ATTRS = ("panel_options", "size_rule", "large_threshold", "merger_crosser
 # Vendored folders beside its own that a source reads (their files count for currency).
 SOURCE_EXTRA_RAW = {"statline": ("district_map",)}
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
-PANEL_FORMAT = 4  # 4: size rule and merger crossers, scaled units, 2015 population (statline)
+PANEL_FORMAT = 5  # 4: size rule, merger crossers, scaled units; 5: screening (<column>_raw)
 
 
 class RawDataError(ValueError):
@@ -111,6 +112,7 @@ def build_panel(
     baseline_year: int | None = None,
     out_dir: Path | None = None,
     options: PanelOptions | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> BuildResult:
     """Build the harmonised panel from raw files and write it to ``data/processed``.
 
@@ -129,6 +131,11 @@ def build_panel(
         (:class:`analysis.data.options.PanelOptions`); recorded in ``panel_options`` of
         the sidecar. Other than the defaults, the file name carries ``options.tag()``,
         so panels built under different choices sit side by side.
+    screening : ScreeningSettings, optional
+        The screening of the raw cells before harmonisation
+        (:mod:`analysis.data.screening`); default its documented thresholds,
+        ``ScreeningSettings(enabled=False)`` keeps every value. The sidecar's
+        ``screening`` records the settings and every flag.
 
     Examples
     --------
@@ -156,6 +163,8 @@ def build_panel(
             denominators=denominators,
         )
     roles = {**source_text_roles(raw), **manifest.get("roles", {})}
+    screened = screen_before_harmonising(raw, history, screening, roles)
+    raw = screened.panel  # flagged cells missing, their raw values in <column>_raw
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = harmonise_to_boundaries(
@@ -180,6 +189,7 @@ def build_panel(
     )
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     metadata["build_warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+    metadata["screening"] = screened.record
     metadata.update(sizing, scaled_cells=panel.attrs.get("scaled_cells", []))
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
@@ -281,6 +291,7 @@ def read_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     out_dir: Path | None = None,
     options: PanelOptions | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> pd.DataFrame:
     """Read a built panel, building it first when absent or older than its raw files.
 
@@ -288,10 +299,16 @@ def read_panel(
     raw sha256 values differ from the raw manifest's (or from an older panel format), or
     whose parquet is not the one its sidecar describes, is rebuilt rather than trusted.
     ``options`` picks the panel built under those choices.
+    ``screening`` given: a stored panel screened otherwise is rebuilt with it; None (what
+    notebooks pass): the stored panel's screening is kept (a missing panel is built with
+    the default), so ``report --screening off`` builds the panel its notebooks then read.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
     metadata, panel = _read_pair(path)
-    if metadata is None or not _is_current(metadata, source):
+    stale = metadata is None or not _is_current(metadata, source)
+    if not stale and screening is not None:
+        stale = not screening_matches(metadata, screening)
+    if stale:
         if source == "csv":  # own data: only `build --source csv` knows the file and roles
             raise FileNotFoundError(
                 f"{path} is missing or older than its input: run `python -m analysis build "
@@ -302,7 +319,8 @@ def read_panel(
         # and the panel is read back from disk exactly as a later call reads it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build_panel(source, boundary_year=boundary_year, out_dir=out_dir, options=options)
+            build_panel(source, boundary_year=boundary_year, out_dir=out_dir, options=options,
+                        screening=screening)
         metadata, panel = _read_pair(path)
         if metadata is None:
             raise RawDataError(f"{path}: another build replaced the panel while it was read")
@@ -316,7 +334,13 @@ def _with_attrs(panel: pd.DataFrame, metadata: dict) -> pd.DataFrame:
     panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
     panel.attrs["build_warnings"] = metadata.get("build_warnings", [])
     panel.attrs.update({k: metadata[k] for k in SIZING_ATTRS if k in metadata})
+    panel.attrs["screening"] = metadata.get("screening", {})
     return panel
+
+
+def screening_matches(metadata: dict, screening: ScreeningSettings) -> bool:
+    """Whether a stored panel's sidecar records these screening settings."""
+    return metadata.get("screening", {}).get("settings") == screening.describe()
 
 
 def read_current_panel(
@@ -325,11 +349,13 @@ def read_current_panel(
     baseline_year: int | None = None,
     out_dir: Path | None = None,
     options: PanelOptions | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> BuildResult | None:
     """The stored embedded panel (synthetic, statline) when up to date for these options.
 
-    Up to date: same panel format, boundary and baseline year, and raw sha256 values equal
-    to the raw manifest's. A CBS panel is never reported current here (its sidecar does not
+    Up to date: same panel format, boundary and baseline year, screening settings
+    (default :class:`ScreeningSettings`), and raw sha256 values equal to the raw
+    manifest's. A CBS panel is never reported current here (its sidecar does not
     pin the cache it was built from), so ``run --source cbs`` rebuilds it.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
@@ -342,6 +368,8 @@ def read_current_panel(
     if metadata is None or metadata.get("baseline_year") != baseline_year:
         return None
     if metadata.get("panel_options") != chosen or not _is_current(metadata, source):
+        return None
+    if not screening_matches(metadata, screening or ScreeningSettings()):
         return None
     panel = _with_attrs(panel, metadata)
     raw, _, _ = load_raw_panel(source)

@@ -353,6 +353,7 @@ def panel_from_frame(
     baseline_year: int | None = None,
     options=None,
     decimal: str = "auto",
+    screening=None,
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
 
@@ -388,6 +389,9 @@ def panel_from_frame(
     decimal : {"auto", "point", "comma"}
         How text numbers are written (:mod:`analysis.data.owndata_numbers`): decided
         from the cells by default; an ambiguous ``;`` file is refused.
+    screening : analysis.data.screening.ScreeningSettings, optional
+        Screening of every ``count`` column before harmonisation (default thresholds;
+        ``enabled=False`` keeps every value); the result is in ``attrs["screening"]``.
 
     Returns
     -------
@@ -416,16 +420,20 @@ def panel_from_frame(
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
     return _harmonise(
-        frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options
+        frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options,
+        screening,
     )[0]
 
 
 def _harmonise(
-    frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options=None
+    frame, boundary_year, roles, rename, weight, history, baseline_year, decimal, options=None,
+    screening=None,
 ):
-    """The harmonised panel and the panel on each year's own boundaries."""
+    """The harmonised panel and the panel on each year's own (screened) boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
+    from analysis.data.roles import COUNT
     from analysis.data.schema import BASELINE_YEAR
+    from analysis.data.screening import screen_before_harmonising
 
     history = _load_history(history)
     declared = {c: parse_role(r, c) for c, r in (roles or {}).items()}
@@ -440,6 +448,9 @@ def _harmonise(
             f"({', '.join(map(str, years))}): size classes are fixed in that year"
         )
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
+    counts = [c for c, r in kept_roles.items() if r == COUNT]
+    screened = screen_before_harmonising(panel, history, screening, kept_roles, counts)
+    panel = screened.panel
     out = harmonise_to_boundaries(
         panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight,
         options=options,
@@ -447,70 +458,14 @@ def _harmonise(
     out.attrs["columns_left_out"] = {**prepared.left_out, **out.attrs.get("columns_left_out", {})}
     out.attrs["rows_left_out"] = prepared.rows_left_out
     out.attrs["baseline_year"] = baseline_year
+    out.attrs["screening"] = screened.record
     return out, panel
 
 
-def build_own_panel(
-    input_path: str | Path,
-    boundary_year: int,
-    *,
-    roles: Mapping[str, Role | tuple] | None = None,
-    rename: Mapping[str, str] | None = None,
-    weight: str | None = "auto",
-    history: str | Path | None = None,
-    baseline_year: int | None = None,
-    year: int | None = None,
-    where: Mapping[str, str] | None = None,
-    out_dir: str | Path | None = None,
-    decimal: str = "auto",
-):
-    """Read ``input_path``, harmonise it and write ``panel_csv_<year>.parquet`` and its sidecar.
+def __getattr__(name: str):
+    # build_own_panel lives in owndata_build (it imports this module); kept reachable here.
+    if name == "build_own_panel":
+        from analysis.data.owndata_build import build_own_panel
 
-    The sidecar records the input's and the history's sha256, every column's role, the
-    crosswalk weight column, and the columns and rows left out (with why). ``where``
-    keeps the rows whose ``column == value`` (e.g. ``{"Leeftijd": "15 jaar of ouder"}``).
-    Returns a :class:`analysis.data.build.BuildResult`.
-
-    Examples
-    --------
-    >>> result = build_own_panel("data/examples/own_data.csv", 2023,
-    ...                          out_dir="/tmp/own-panel")  # doctest: +SKIP
-    """
-    from analysis.data.build import BuildResult, _metadata, write_panel
-    from analysis.data.io import sha256_file
-    from analysis.data.ownership import check_writable
-
-    out_dir = check_writable(Path(out_dir or paths.PROCESSED))
-    input_path = Path(input_path)
-    history_path = Path(history or DEFAULT_HISTORY)
-    frame = read_own_csv(input_path, year=year)
-    for column, value in (where or {}).items():
-        if column not in frame:
-            raise OwnDataError(f"--where {column}=...: no column {column!r} in {input_path}")
-        frame = frame[frame[column].astype(str).str.strip() == value]
-    panel, raw = _harmonise(
-        frame, boundary_year, roles, rename, weight, history_path, baseline_year, decimal
-    )
-    files = {
-        f"input/{input_path.name}": {"sha256": sha256_file(input_path)},
-        f"history/{history_path.name}": {"sha256": sha256_file(history_path)},
-    }
-    label = f"own data: {input_path.name} (not checked by this toolkit against CBS)"
-    manifest = {"synthetic": False, "label": label, "source": str(input_path), "files": files}
-    baseline = panel.attrs["baseline_year"]
-    panel.attrs.update(source="csv", synthetic=False, label=label, baseline_year=baseline)
-    metadata = _metadata(raw, panel, manifest, "csv", boundary_year, baseline)
-    metadata.update(
-        input=str(input_path.resolve()),
-        history=str(history_path),
-        roles=panel.attrs["roles"],
-        crosswalk_weight=panel.attrs["crosswalk_weight"],
-        corrections_ignored=panel.attrs.get("corrections_ignored", {}),
-        columns_left_out=panel.attrs["columns_left_out"],
-        rows_left_out=panel.attrs["rows_left_out"],
-        where=dict(where or {}),
-        rename=dict(rename or {}),
-        decimal=decimal,
-    )
-    path = write_panel(panel, metadata, out_dir)
-    return BuildResult(panel, raw, path, metadata)
+        return build_own_panel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -86,14 +86,16 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 
 
 def build_from_args(args: argparse.Namespace):
-    """Run :func:`analysis.data.owndata.build_own_panel` with the command line's options."""
-    from analysis.data.owndata import build_own_panel
+    """Run :func:`analysis.data.owndata_build.build_own_panel` with the command line's options."""
+    from analysis.data.owndata_build import build_own_panel
 
     if args.input is None:
         raise ValueError("--source csv needs --input FILE (a CSV with municipality and year)")
     roles = read_roles_file(args.roles) if args.roles is not None else {}
     for item in args.role:
         roles.update(parse_role_assignment(item))
+    from analysis.cli import screening_settings
+
     weight = None if str(args.weight).lower() == "none" else args.weight
     return build_own_panel(
         args.input,
@@ -107,4 +109,5 @@ def build_from_args(args: argparse.Namespace):
         where=_pairs(args.where, "--where"),
         out_dir=args.out_dir,
         decimal=args.decimal,
+        screening=screening_settings(args),
     )

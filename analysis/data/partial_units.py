@@ -13,8 +13,9 @@ unit's inhabitants that year::
 Populations are those of the parts in the same year (``population``, or the column that
 weights boundary corrections), times their crosswalk weight. A scaled cell keeps its
 value flagged: ``<column>_status`` starts with ``scaled:`` and gives the missing share and
-the missing parts, and ``attrs["scaled_cells"]`` lists every cell with its share for the
-sidecar. The ``incomplete`` flag stays True (a part had no figure).
+the missing parts (followed by the parts' own status codes, e.g. a ``screen:`` code of
+:mod:`analysis.data.screening`), and ``attrs["scaled_cells"]`` lists every cell with its
+share for the sidecar. The ``incomplete`` flag stays True (a part had no figure).
 
 Assumption: the missing parts use the service (or spend) per inhabitant as the
 reporting parts do. It fails when the missing part differs, e.g. a small municipality
@@ -110,9 +111,11 @@ def scale_partial_units(
             ";".join)
         for key in eligible[eligible].index:
             codes, value = missing_parts[key], round(float(share[key]), 6)
+            before = statuses.loc[key, status]  # e.g. a part's screen: code: kept after it
             statuses.loc[key, status] = (
                 f"{SCALED}: {value:.1%} of inhabitants in parts without a figure ({codes}), "
-                "value scaled from the reporting parts")
+                "value scaled from the reporting parts"
+                + (f"; {before}" if isinstance(before, str) and before else ""))
             records.append({"municipality": key[0], "year": int(key[1]), "column": column,
                             "missing_share": value, "missing_parts": codes})
     return sums, statuses, records

@@ -222,10 +222,16 @@ def test_no_count_becomes_zero(raw):
     cost = table["GerealiseerdeKosten_2"]
     # rows under a municipality's other name (renamed mid-year) are empty duplicates
     placed = matched["code"].notna() & ~((matched["how"] == "renamed") & cost.isna())
-    in_panel = raw.loc[raw["year"] >= 2015, "youth_care_cost"]
+    # the raw values as read (kept beside the screened column, analysis.data.screening)
+    in_panel = raw.loc[raw["year"] >= 2015, "youth_care_cost_raw"]
     assert placed.sum() == len(in_panel)
     assert in_panel.isna().sum() == cost[placed].isna().sum() > 0
     assert (in_panel == 0).sum() == (cost[placed] == 0).sum()
+    # screening adds missing cells only where it flagged one, each with its screen: code
+    screened = raw.loc[raw["year"] >= 2015]
+    added = screened["youth_care_cost"].isna() & in_panel.notna()
+    assert added.sum() > 0
+    assert screened.loc[added, "youth_care_cost_status"].str.startswith("screen:").all()
 
 
 def build_history():
