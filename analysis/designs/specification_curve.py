@@ -233,7 +233,7 @@ def specification_curve(
     >>> len(curve.table), curve.headline["cluster"] in ("province", "municipality")
     (8, True)
     """
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
 
     if design not in DESIGNS:
         raise ValueError(f"specification_curve: design must be one of {DESIGNS}, not {design!r}")
@@ -258,7 +258,11 @@ def specification_curve(
                "inference": inference}
     tasks = (delayed(fit_specification)(frames[panel_key(s, builder)], outcome, s,
                                         seed=spec_seed(seed, s), **options) for s in specs)
-    rows = Parallel(n_jobs=n_jobs, backend=backend)(tasks)
+    if backend is None:  # the active joblib.parallel_config, if any, decides
+        rows = Parallel(n_jobs=n_jobs)(tasks)
+    else:  # parallel_config registers "dask" (joblib's external backend) on first use
+        with parallel_config(backend=backend):
+            rows = Parallel(n_jobs=n_jobs)(tasks)
     table = pd.DataFrame(rows, columns=[*grid, *ROW_COLUMNS])
     table.insert(0, "key", [spec_key(s) for s in specs])
     if log:
