@@ -62,17 +62,55 @@ def fixed_panel(panel: pd.DataFrame) -> PanelBuilder:
 
 
 def source_panels(source: str = "statline", boundary_year: int = 2023) -> PanelBuilder:
-    """The built panel of a source (:func:`analysis.data.build.read_panel`), sized as
-    :func:`analysis.studies.since2015.complete_sizes` does.
+    """The built panel of a source, one per ``screening`` choice (``"on"``, the build's
+    default, or ``"off"``), with each municipality's youth-care region.
 
-    The build has no panel-level options on this branch yet; a builder for screening
-    or a size rule adds them to ``dimensions`` and passes them to the build.
+    A stored panel (``data/processed``) built with the same screening is read as it is;
+    any other is built into a temporary folder, so the stored panel the notebooks read
+    is never replaced. The youth-care region (CBS 83287NED, :func:`analysis.data.regions.
+    load_regions`) is added when the panel lacks it; sizes as
+    :func:`analysis.studies.since2015.complete_sizes`. The size rule and the
+    missing-part option are not build parameters yet: add them to ``dimensions`` here
+    when they are.
     """
-    from analysis.data.build import read_panel
+    return PanelBuilder(lambda screening="on": _source_panel(source, boundary_year, screening),
+                        {"screening": (("on", "off"), "on")},
+                        f"{source} panel on {boundary_year} boundaries")
+
+
+def _source_panel(source: str, boundary_year: int, screening: str) -> pd.DataFrame:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from analysis.data import paths
+    from analysis.data.build import panel_path, read_panel, screening_matches
+    from analysis.data.screening import ScreeningSettings
     from analysis.studies.since2015 import complete_sizes
 
-    return PanelBuilder(lambda: complete_sizes(read_panel(source, boundary_year)), {},
-                        f"{source} panel on {boundary_year} boundaries")
+    settings = ScreeningSettings(enabled=screening == "on")
+    sidecar = panel_path(paths.PROCESSED, source, boundary_year).with_suffix(".json")
+    stored = sidecar.is_file() and screening_matches(json.loads(sidecar.read_text()), settings)
+    if stored:
+        panel = read_panel(source, boundary_year, screening=settings)
+    else:
+        with tempfile.TemporaryDirectory(prefix="speccurve-") as tmp:
+            panel = read_panel(source, boundary_year, out_dir=Path(tmp), screening=settings)
+    return complete_sizes(with_regions(panel, boundary_year))
+
+
+def with_regions(panel: pd.DataFrame, boundary_year: int) -> pd.DataFrame:
+    """Add ``youth_care_region`` (CBS 83287NED) unless the panel has it; the synthetic
+    default's codes are not CBS's, so it is left without (a cluster choice on it is then
+    a row with that reason)."""
+    from analysis.data.regions import YOUTH_CARE_REGION, load_regions
+
+    if YOUTH_CARE_REGION in panel or panel.attrs.get("synthetic", False):
+        return panel
+    regions = load_regions(boundary_year).set_index(schema.MUNICIPALITY)[YOUTH_CARE_REGION]
+    out = panel.assign(**{YOUTH_CARE_REGION: panel[schema.MUNICIPALITY].map(regions)})
+    out.attrs = dict(panel.attrs)
+    return out
 
 
 def check_grid(grid: Mapping[str, Sequence], builder: PanelBuilder) -> dict[str, list]:

@@ -75,21 +75,25 @@ def test_too_few_years_is_refused():
 
 
 def test_real_coverage_and_gaps_by_year():
-    from analysis.data.build import read_panel
-    from analysis.studies.since2015 import complete_sizes
+    from analysis.designs._spec_grid import source_panels
 
-    panel = complete_sizes(read_panel("statline", 2023))
+    panel = source_panels("statline", 2023)(screening="on")  # the build's default
     table = levels_by_year(panel, ["youth_care_cost_per_inhabitant", OUTCOME], draws=9999)
     costs = table[table["outcome"] == "youth_care_cost_per_inhabitant"].set_index("year")
-    # the reviewer's coverage: 54 municipalities report costs in 2015, 335 in 2023
-    assert costs.loc[2015, "reporting"] == 54 and costs.loc[2023, "reporting"] == 335
-    # notebook 07's pooled gap (-20.1 %) hides years from -45.5 % (54 reporting) to -16 %
-    pooled = table.attrs["by_outcome"]["youth_care_cost_per_inhabitant"]["pooled"]
-    assert 100 * np.expm1(pooled["estimate"]) == pytest.approx(-20.11, abs=0.01)
-    assert costs.loc[2015, "percent_estimate"] == pytest.approx(-45.53, abs=0.01)
-    assert costs.loc[2023, "percent_estimate"] == pytest.approx(-25.35, abs=0.01)
+    # coverage: the reviewer counted 54 municipalities with costs in 2015 and 335 in 2023
+    # before screening; screening leaves 46 and 329
+    assert costs.loc[2015, "reporting"] == 46 and costs.loc[2023, "reporting"] == 329
+    assert costs["reporting"].is_monotonic_increasing
+    # the pooled gap (notebook 07's "lower in 2015-2023") hides years from -48 % (46
+    # reporting) to -14 %; the gap is not the same in every year (CR1 Wald test)
+    by_outcome = table.attrs["by_outcome"]["youth_care_cost_per_inhabitant"]
+    assert 100 * np.expm1(by_outcome["pooled"]["estimate"]) == pytest.approx(-19.13, abs=0.01)
+    assert costs.loc[2015, "percent_estimate"] == pytest.approx(-47.86, abs=0.01)
+    assert costs.loc[2018, "percent_estimate"] == pytest.approx(-14.20, abs=0.01)
+    assert costs.loc[2023, "percent_estimate"] == pytest.approx(-22.79, abs=0.01)
+    assert by_outcome["equal_gaps"]["p_value"] < 0.001
     wmo = table[table["outcome"] == OUTCOME].set_index("year")
-    assert wmo.loc[2015, "reporting"] == 158  # Wmo clients: under half in 2015
+    assert wmo.loc[2015, "reporting"] == 148  # Wmo clients: under half in 2015
     assert wmo.loc[2015, "percent_estimate"] < wmo.loc[2023, "percent_estimate"] < 0
     fig = plot_levels_by_year(table, panel)
     assert len(fig.axes) == 4 and "REAL CBS DATA" in fig._suptitle.get_text()
