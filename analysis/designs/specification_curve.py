@@ -33,6 +33,7 @@ from analysis.designs._spec_grid import (
     default_grid,
     fixed_panel,
     panel_key,
+    source_panels,
     spec_key,
     spec_seed,
     specifications,
@@ -172,7 +173,8 @@ def specification_curve(
     * ``cluster``: ``"province"``, ``"youth_care_region"`` (when the panel has it),
       ``"municipality"`` or any other column;
     * ``weighting``: ``"none"`` or ``"population"`` (baseline inhabitants);
-    * the builder's panel-level dimensions (see :class:`~analysis.designs._spec_grid.PanelBuilder`):
+    * the builder's panel-level dimensions (see :class:`PanelBuilder`;
+      :func:`source_panels` has ``screening``):
       each distinct panel is built once.
 
     Identifying assumption (each specification): without a size-specific effect of the
@@ -196,7 +198,7 @@ def specification_curve(
     panel : the panel, or a :class:`PanelBuilder` with panel-level dimensions.
     outcome : outcome column.
     grid : dimension -> values; missing design dimensions raise, so pass
-        :func:`~analysis.designs._spec_grid.default_grid` edited, or None for it.
+        dict(:func:`default_grid`) edited, or None for it.
     design : ``"growth"`` or ``"level"``.
     log : on the log scale (estimates in log points; ``percent_`` columns added).
     group : the 0/1 group compared with the rest (``large``: large minus small).
@@ -292,3 +294,7 @@ def _headline(grid: dict[str, list], defaults: dict, given: Mapping | None) -> d
         raise ValueError(f"specification_curve: headline choice(s) {outside} are not in the "
                          "grid")
     return heads
+
+
+__all__ = ["PanelBuilder", "SpecificationCurve", "default_grid", "fixed_panel", "source_panels",
+           "specification_curve"]

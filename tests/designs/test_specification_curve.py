@@ -185,7 +185,7 @@ def test_plot_has_the_curve_and_the_choices(panel):
 
 
 def test_real_panel_reproduces_size_gap_table_and_the_reviewer():
-    from analysis.designs._spec_grid import source_panels
+    from analysis.designs.specification_curve import source_panels
     from analysis.studies.since2015 import size_gap_table
 
     builder = source_panels("statline", 2023)

@@ -75,7 +75,7 @@ def test_too_few_years_is_refused():
 
 
 def test_real_coverage_and_gaps_by_year():
-    from analysis.designs._spec_grid import source_panels
+    from analysis.designs.specification_curve import source_panels
 
     panel = source_panels("statline", 2023)(screening="on")  # the build's default
     table = levels_by_year(panel, ["youth_care_cost_per_inhabitant", OUTCOME], draws=9999)
