@@ -72,4 +72,6 @@ def plot_curve(curve, title: str | None = None):
                       + f"; bars: {curve.level:.0%} intervals)", fontsize="small")
     panel = pd.DataFrame()
     panel.attrs = dict(curve.panel_attrs)
-    return finish(fig, panel, title or f"Specification curve: {curve.outcome}")
+    from analysis.studies.since2015 import describe
+
+    return finish(fig, panel, title or f"Specification curve: {describe(curve.outcome)[0]}")
