@@ -27,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "harmonise_to_boundaries": "analysis.data.harmonise",
     "validate_panel": "analysis.data.validation",
     "panel_from_frame": "analysis.data.owndata",
+    "PanelOptions": "analysis.data.options",
+    "load_regions": "analysis.data.regions",
+    "load_risk_profile_2015": "analysis.data.risk_profile",
     "OUTCOMES": "analysis.data.schema",
     # data: the synthetic default
     "simulate_panel": "analysis.data.synthetic",

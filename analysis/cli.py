@@ -58,6 +58,7 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
+    _add_choice_options(parser)
     add_screening_option(parser)
     add_own_data_options(parser)
 
@@ -79,6 +80,46 @@ def screening_settings(args: argparse.Namespace):
     from analysis.data.screening import ScreeningSettings
 
     return ScreeningSettings(enabled=getattr(args, "screening", "on") != "off")
+
+
+def _add_choice_options(parser: argparse.ArgumentParser) -> None:
+    """The researcher's choices (analysis.data.options.PanelOptions); defaults as always."""
+    from analysis.data.options import DEFAULT_MAX_MISSING_SHARE, MISSING_PARTS
+    from analysis.data.sizing import SIZE_RULES
+
+    parser.add_argument(
+        "--size-rule", choices=SIZE_RULES, default="sum",
+        help="a merged unit's base-year size: the sum of its parts (default) or its "
+        "largest predecessor's own population",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threshold", type=float, default=schema.LARGE_THRESHOLD,
+        help="base-year inhabitants that make a unit large (default 50000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--drop-merger-crossers", action="store_true",
+        help="leave out units that reach the threshold only through a merger",
+    )  # fmt: skip
+    parser.add_argument(
+        "--missing-parts", choices=MISSING_PARTS, default="missing",
+        help="a unit with a part without a figure: missing (default), or scaled from its "
+        "reporting parts when the missing parts hold less than --max-missing-share of "
+        "its inhabitants (flagged in <column>_status)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-missing-share", type=float, default=DEFAULT_MAX_MISSING_SHARE,
+        help="see --missing-parts (default 0.05)",
+    )  # fmt: skip
+
+
+def _options(args: argparse.Namespace):
+    from analysis.data.options import PanelOptions
+
+    return PanelOptions(
+        size_rule=args.size_rule, threshold=args.threshold,
+        drop_merger_crossers=args.drop_merger_crossers, missing_parts=args.missing_parts,
+        max_missing_share=args.max_missing_share,
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +168,11 @@ def _build(args: argparse.Namespace):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.source == "csv":
+            if _options(args).tag():
+                raise ValueError(
+                    "--size-rule, --threshold, --drop-merger-crossers and --missing-parts "
+                    "apply to the toolkit's sources; for your own data use "
+                    "analysis.panel_from_frame(..., options=PanelOptions(...)) in Python")
             result = build_from_args(args)
         else:
             result = build_panel(
@@ -135,6 +181,7 @@ def _build(args: argparse.Namespace):
                 boundary_year=args.boundary_year,
                 baseline_year=args.baseline_year,
                 out_dir=args.out_dir,
+                options=_options(args),
                 screening=screening_settings(args),
             )
     for warning in caught:  # one plain line each, not a source-code excerpt
@@ -154,6 +201,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"{meta['units_combining_several_codes']} units combine several codes; "
         f"{meta['rows_incomplete']} incomplete rows. {meta['label']}"
     )
+    if meta.get("size_note"):
+        scaled = len(meta.get("scaled_cells", []))
+        print(meta["size_note"] + (f"; {scaled} cells scaled from reporting parts "
+                                   "(<column>_status 'scaled: ...')" if scaled else ""))
     screening = meta.get("screening", {})
     if screening.get("enabled"):
         counts = {c: sum(r.values()) for c, r in screening.get("counts", {}).items()}
@@ -217,7 +268,7 @@ def _stored_panel(args: argparse.Namespace):
     if args.raw_dir is not None:
         return None  # the sidecar records the default raw folder's manifest only
     result = read_current_panel(
-        args.source, args.boundary_year, args.baseline_year, args.out_dir,
+        args.source, args.boundary_year, args.baseline_year, args.out_dir, _options(args),
         screening=screening_settings(args),
     )  # fmt: skip
     if result is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from analysis.data import paths, schema
 from analysis.data.io import sha256_file, write_atomic, write_bytes_atomic
+from analysis.data.options import PanelOptions
 from analysis.data.ownership import check_writable, claim
 from analysis.data.screening import (
     REGIONS_SOURCE,
@@ -27,10 +28,13 @@ SOURCES = ("synthetic", "cbs", "statline")
 # The StatLine bundle has no population before 2015: its size classes are fixed in 2015.
 SOURCE_BASELINE_YEAR = {"statline": 2015}
 DEFAULT_BOUNDARY_YEAR = 2023
+# Panel attributes of the size definition, kept in the sidecar and restored by read_panel.
+SIZING_ATTRS = ("panel_options", "size_rule", "large_threshold", "merger_crossers",
+                "merger_crossers_dropped", "size_note")
 # Vendored folders beside its own that a source reads (their files count for currency).
 SOURCE_EXTRA_RAW = {"statline": ("district_map",)}
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
-PANEL_FORMAT = 4  # 4: screening (<column>_raw beside each screened column)
+PANEL_FORMAT = 5  # 4: size rule, merger crossers, scaled units; 5: screening (<column>_raw)
 
 
 class RawDataError(ValueError):
@@ -104,6 +108,7 @@ def build_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     baseline_year: int | None = None,
     out_dir: Path | None = None,
+    options: PanelOptions | None = None,
     screening: ScreeningSettings | None = None,
 ) -> BuildResult:
     """Build the harmonised panel from raw files and write it to ``data/processed``.
@@ -118,6 +123,11 @@ def build_panel(
     baseline_year : int, optional
         Size classes and the treatment intensity are fixed in this year; default 2014,
         and 2015 for ``statline`` (its first year with a population figure).
+    options : PanelOptions, optional
+        Size rule, threshold, merger crossers and units with a missing part
+        (:class:`analysis.data.options.PanelOptions`); recorded in ``panel_options`` of
+        the sidecar. Other than the defaults, the file name carries ``options.tag()``,
+        so panels built under different choices sit side by side.
     screening : ScreeningSettings, optional
         The screening of the raw cells before harmonisation
         (:mod:`analysis.data.screening`); default its documented thresholds,
@@ -160,7 +170,8 @@ def build_panel(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = harmonise_to_boundaries(
-            raw, boundary_year, history, baseline_year=baseline_year, roles=roles
+            raw, boundary_year, history, baseline_year=baseline_year, roles=roles,
+            options=options,
         )
     for warning in caught:  # shown to the caller as usual, and kept in the sidecar
         warnings.warn_explicit(
@@ -168,7 +179,9 @@ def build_panel(
         )
     panel = add_intensity(panel, baseline_year)
     panel = add_rates(panel)
+    sizing = {k: panel.attrs.get(k) for k in SIZING_ATTRS}
     panel.attrs.update(
+        **sizing,
         source=source,
         seed=manifest.get("seed"),
         synthetic=bool(manifest.get("synthetic", False)),
@@ -179,6 +192,7 @@ def build_panel(
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     metadata["build_warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     metadata["screening"] = screened.record
+    metadata.update(sizing, scaled_cells=panel.attrs.get("scaled_cells", []))
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
 
@@ -219,13 +233,17 @@ def add_intensity(panel: pd.DataFrame, baseline_year: int) -> pd.DataFrame:
     return panel
 
 
-def panel_path(out_dir: Path, source: str, boundary_year: int) -> Path:
-    return out_dir / f"panel_{source}_{boundary_year}.parquet"
+def panel_path(
+    out_dir: Path, source: str, boundary_year: int, options: PanelOptions | None = None
+) -> Path:
+    tag = options.tag() if options is not None else ""
+    return out_dir / f"panel_{source}_{boundary_year}{tag}.parquet"
 
 
 def write_panel(panel: pd.DataFrame, metadata: dict, out_dir: Path) -> Path:
     """Write parquet and its metadata sidecar atomically."""
-    path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"])
+    options = PanelOptions(**metadata["panel_options"]) if "panel_options" in metadata else None
+    path = panel_path(claim(out_dir), metadata["source"], metadata["boundary_year"], options)
     frame = panel.copy()
     frame.attrs = {}
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
@@ -238,18 +256,19 @@ def read_panel(
     source: str = "synthetic",
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     out_dir: Path | None = None,
+    options: PanelOptions | None = None,
     screening: ScreeningSettings | None = None,
 ) -> pd.DataFrame:
     """Read a built panel, building it first when absent or older than its raw files.
 
     ``data/processed`` is always derived from ``data/raw``: a stored panel whose recorded
     raw sha256 values differ from the raw manifest's (or from an older panel format) is
-    rebuilt rather than trusted. ``screening`` given: a stored panel screened otherwise
-    is rebuilt with it; None (what notebooks pass): the stored panel's screening is kept
-    (a missing panel is built with the default), so ``report --screening off`` builds the
-    panel its notebooks then read.
+    rebuilt rather than trusted. ``options`` picks the panel built under those choices.
+    ``screening`` given: a stored panel screened otherwise is rebuilt with it; None (what
+    notebooks pass): the stored panel's screening is kept (a missing panel is built with
+    the default), so ``report --screening off`` builds the panel its notebooks then read.
     """
-    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
     sidecar = path.with_suffix(".json")
     metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
     stale = metadata is None or not _is_current(metadata, source)
@@ -266,7 +285,8 @@ def read_panel(
         # and the panel is read back from disk exactly as a later call reads it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build_panel(source, boundary_year=boundary_year, out_dir=out_dir, screening=screening)
+            build_panel(source, boundary_year=boundary_year, out_dir=out_dir, options=options,
+                        screening=screening)
         metadata = json.loads(sidecar.read_text())
     panel = pd.read_parquet(path)
     panel.attrs.update(
@@ -274,6 +294,7 @@ def read_panel(
     )
     panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
     panel.attrs["build_warnings"] = metadata.get("build_warnings", [])
+    panel.attrs.update({k: metadata[k] for k in SIZING_ATTRS if k in metadata})
     panel.attrs["screening"] = metadata.get("screening", {})
     return panel
 
@@ -288,6 +309,7 @@ def read_current_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     baseline_year: int | None = None,
     out_dir: Path | None = None,
+    options: PanelOptions | None = None,
     screening: ScreeningSettings | None = None,
 ) -> BuildResult | None:
     """The stored embedded panel (synthetic, statline) when up to date for these options.
@@ -297,7 +319,7 @@ def read_current_panel(
     manifest's. A CBS panel is never reported current here (its sidecar does not
     pin the cache it was built from), so ``run --source cbs`` rebuilds it.
     """
-    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
+    path = panel_path(out_dir or paths.PROCESSED, source, boundary_year, options)
     sidecar = path.with_suffix(".json")
     if source not in ("synthetic", "statline") or not path.is_file() or not sidecar.is_file():
         return None
@@ -307,11 +329,14 @@ def read_current_panel(
         metadata = json.loads(sidecar.read_text())
     except ValueError:
         return None  # a damaged sidecar: rebuild
-    if metadata.get("baseline_year") != baseline_year or not _is_current(metadata, source):
+    chosen = (options or PanelOptions()).as_dict()
+    if metadata.get("baseline_year") != baseline_year or metadata.get("panel_options") != chosen:
+        return None
+    if not _is_current(metadata, source):
         return None
     if not screening_matches(metadata, screening or ScreeningSettings()):
         return None
-    panel = read_panel(source, boundary_year, out_dir)
+    panel = read_panel(source, boundary_year, out_dir, options)
     raw, _, _ = load_raw_panel(source)
     return BuildResult(panel, raw, path, metadata)
 

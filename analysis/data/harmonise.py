@@ -22,7 +22,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from analysis.data.rates_and_sizes import add_rates, add_size_classes
+from analysis.data.options import PanelOptions
+from analysis.data.partial_units import fill_missing_parts
+from analysis.data.rates_and_sizes import add_rates
 from analysis.data.roles import (
     COUNT,
     DENOMINATOR,
@@ -51,6 +53,7 @@ from analysis.data.schema import (
     STATUS_SUFFIX,
     YEAR,
 )
+from analysis.data.sizing import SIZE_COLUMNS, add_unit_size_classes
 from analysis.data.validation import validate_panel
 
 __all__ = ["OUTCOMES", "BoundaryCrosswalks", "harmonise_to_boundaries"]
@@ -92,7 +95,6 @@ class BoundaryCrosswalks(Protocol):
     def province(self, code: str) -> str | None:
         """Province code (PVxx) of municipality ``code``."""
         ...
-
 
 
 _FROM, _TO, _WEIGHT = "from_code", "to_code", "weight"
@@ -279,6 +281,7 @@ def harmonise_to_boundaries(
     baseline_year: int = BASELINE_YEAR,
     roles: Mapping[str, Role | tuple] | None = None,
     weight: str | None = AUTO_WEIGHT,
+    options: PanelOptions | None = None,
 ) -> pd.DataFrame:
     """Map every year of a panel onto the municipal boundaries of ``target_year``.
 
@@ -319,8 +322,9 @@ def harmonise_to_boundaries(
       as ``population``. Splits are divided by the inhabitants CBS lists as moving.
     * ``combined_from`` lists the source codes of a target-year row (``;``
       separated) and ``n_combined`` their number.
-    * Size classes are recomputed on the harmonised units at ``baseline_year``
-      (:func:`add_size_classes`).
+    * Size classes are recomputed on the harmonised units at ``baseline_year`` by
+      ``options.size_rule`` (:mod:`analysis.data.sizing`); ``options.missing_parts``
+      may fill a unit whose missing parts are small (:mod:`analysis.data.partial_units`).
 
     Parameters
     ----------
@@ -341,6 +345,8 @@ def harmonise_to_boundaries(
         Column weighting boundary corrections. ``"auto"`` (default): ``population``
         when present, else the first column with role ``denominator``. ``None``: no
         weight, corrections are ignored (each giver keeps weight 1).
+    options : PanelOptions, optional
+        Size rule, threshold, merger crossers, missing parts (default: as always).
 
     Returns
     -------
@@ -406,10 +412,11 @@ def harmonise_to_boundaries(
     _check_coverage(panel, walks, target_year)
     parts = _components(panel, walks)
 
+    options = options or PanelOptions()
     sums, partial = _sum_values(parts, values, means)
-    out = pd.concat(
-        [sums, _statuses(parts, values, sums.index), _texts(parts, texts, sums.index)], axis=1
-    )
+    sums, codes, scaled = fill_missing_parts(
+        parts, sums, _statuses(parts, values, sums.index), values, by, options)
+    out = pd.concat([sums, codes, _texts(parts, texts, sums.index)], axis=1)
     out[INCOMPLETE] = partial.any(axis=1)
     out[INCOMPLETE_COLUMNS] = _join_flags(partial)
     out[COMBINED_FROM] = _joined(parts, _FROM)
@@ -424,7 +431,7 @@ def harmonise_to_boundaries(
     out = _fix_baseline_characteristics(out, baseline_year)
     out = _recompute_rates(add_rates(out), rates)
     if POPULATION in out:
-        out = add_size_classes(out, baseline_year=baseline_year)
+        out = add_unit_size_classes(out, parts, baseline_year=baseline_year, **options.sizing())
     out = out[_column_order(out.columns, values, [*rates, *extras, *texts])]
     out.attrs.update(
         boundary_year=target_year,
@@ -432,6 +439,8 @@ def harmonise_to_boundaries(
         crosswalk_weight=by,
         corrections_ignored=walks.attrs.get("corrections_ignored", {}),
         columns_left_out=left_out,
+        panel_options=options.as_dict(),
+        scaled_cells=scaled,
     )
     return out
 
@@ -453,7 +462,8 @@ def _summed_in_order(roles: Mapping[str, Role]) -> list[str]:
 def _structural(columns: Iterable[str]) -> list[str]:
     """Columns the panel machinery handles itself: keys, names, statuses, derived outputs."""
     columns = list(columns)
-    derived = {MUNICIPALITY, YEAR, NAME, PROVINCE, BASELINE_POPULATION, SIZE_CLASS, LARGE}
+    derived = {MUNICIPALITY, YEAR, NAME, PROVINCE, BASELINE_POPULATION, SIZE_CLASS, LARGE,
+               *SIZE_COLUMNS}
     derived |= {INCOMPLETE, INCOMPLETE_COLUMNS, COMBINED_FROM, N_COMBINED}
     statuses = {
         c for c in columns if c.endswith(STATUS_SUFFIX) and c.removesuffix(STATUS_SUFFIX) in columns
@@ -503,7 +513,7 @@ def _column_order(columns: pd.Index, values: list[str], extras: list[str]) -> li
     leading = [MUNICIPALITY, NAME, YEAR, PROVINCE]
     for value in values:
         leading += [value, value + STATUS_SUFFIX]
-    leading += [*OUTCOMES, BASELINE_POPULATION, SIZE_CLASS, LARGE, *extras]
+    leading += [*OUTCOMES, BASELINE_POPULATION, SIZE_CLASS, LARGE, *SIZE_COLUMNS, *extras]
     trailing = [INCOMPLETE, INCOMPLETE_COLUMNS, COMBINED_FROM, N_COMBINED]
     ordered = [c for c in dict.fromkeys(leading) if c in columns]
     return ordered + [c for c in columns if c not in ordered and c not in trailing] + trailing

@@ -295,6 +295,7 @@ def panel_from_frame(
     weight: str | None = "auto",
     history=None,
     baseline_year: int | None = None,
+    options=None,
     screening=None,
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
@@ -326,6 +327,8 @@ def panel_from_frame(
     baseline_year : int, optional
         Year fixing size classes; default 2014 when the data cover it, else their
         first year.
+    options : analysis.data.options.PanelOptions, optional
+        Size rule, threshold, merger crossers, units with a missing part.
     screening : analysis.data.screening.ScreeningSettings, optional
         Screening of every ``count`` column before harmonisation (default thresholds;
         ``enabled=False`` keeps every value); the result is in ``attrs["screening"]``.
@@ -356,14 +359,12 @@ def panel_from_frame(
     >>> panel.loc[panel.municipality == "GM0014", ["year", "clients"]].to_dict("list")
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
-    return _harmonise(
-        frame, boundary_year, roles, rename, weight, history, baseline_year, screening
-    )[0]
+    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
+                      options, screening)[0]
 
 
-def _harmonise(
-    frame, boundary_year, roles, rename, weight, history, baseline_year, screening=None
-):
+def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year,
+               options=None, screening=None):
     """The harmonised panel and the panel on each year's own (screened) boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
     from analysis.data.roles import COUNT
@@ -394,7 +395,8 @@ def _harmonise(
     panel = screened.panel
     kept_roles.update(screened.roles)
     out = harmonise_to_boundaries(
-        panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight
+        panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight,
+        options=options,
     )
     out.attrs["columns_left_out"] = {**prepared.left_out, **out.attrs.get("columns_left_out", {})}
     out.attrs["rows_left_out"] = prepared.rows_left_out
@@ -442,7 +444,8 @@ def build_own_panel(
             raise OwnDataError(f"--where {column}=...: no column {column!r} in {input_path}")
         frame = frame[frame[column].astype(str).str.strip() == value]
     panel, raw = _harmonise(
-        frame, boundary_year, roles, rename, weight, history_path, baseline_year, screening
+        frame, boundary_year, roles, rename, weight, history_path, baseline_year,
+        screening=screening,
     )
     files = {
         f"input/{input_path.name}": {"sha256": sha256_file(input_path)},

@@ -14,7 +14,9 @@ reason code (``<col>_status``)  the cell is flagged when
                                 neighbours report a positive figure (or a budget of 0
                                 stands beside realised costs): "not reported"
 ``screen:budget_without_...``   a declared (budget, realised) pair has one figure without
-``screen:realised_without_...`` the other (``pairs``; skipped while a column is absent)
+``screen:realised_without_...`` the other where at least ``zero_share`` of the neighbours
+                                reporting the one report both (``pairs``; skipped while a
+                                column is absent)
 ``screen:pre_merger``           it is the last year of a municipality dissolving on
                                 1 January of the next year and lies below its own series
                                 by more than ``pre_merger_factor``
@@ -23,7 +25,9 @@ reason code (``<col>_status``)  the cell is flagged when
 ``screen:regional_booking``     (amounts in ``cost_columns``) its share of its region's
                                 total differs from its share of the region's population
                                 by more than ``regional_factor`` (costs booked by a
-                                regional body or a centre municipality)
+                                regional body or a centre municipality); the region's
+                                level is its other members' median amount per
+                                inhabitant, which a dominant centre does not move
 ==============================  ===========================================================
 
 "Own series": the median over the unit's *other* years of its level per inhabitant
@@ -77,9 +81,9 @@ __all__ = [
 ]
 
 RAW_SUFFIX = "_raw"
-BUDGET_PAIRS = (
-    ("youth_care_cost_budgeted", "youth_care_cost"),  # 83454NED: begroot beside gerealiseerd
-    ("wmo_spending_budgeted", "wmo_spending"),  # 84580NED
+BUDGET_PAIRS = (  # the budget columns the StatLine panel reads (helper branch `forms`)
+    ("youth_care_budget", "youth_care_cost"),  # 83454NED: begroot beside gerealiseerd
+    ("wmo_budget", "wmo_spending"),  # 84580NED
 )
 SIDECAR_COLUMNS = ["municipality", "name", "year", "column", "raw_value", "reason",
                    "comparison", "ratio", "basis"]  # fmt: skip

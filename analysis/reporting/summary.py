@@ -22,9 +22,13 @@ def size_class_counts(panel: pd.DataFrame) -> pd.DataFrame:
     units = panel.drop_duplicates(schema.MUNICIPALITY)
     counts = units[schema.SIZE_CLASS].value_counts(sort=False).rename("municipalities")
     table = counts.rename_axis("size class").to_frame()
-    table["of which large (>= 50k)"] = units.groupby(schema.SIZE_CLASS, observed=False)[
-        schema.LARGE
-    ].sum()
+    threshold = panel.attrs.get("large_threshold", schema.LARGE_THRESHOLD)
+    large = units.groupby(schema.SIZE_CLASS, observed=False)[schema.LARGE].sum()
+    table[f"of which large (>= {threshold / 1000:g}k)"] = large
+    if "large_by_merger" in units:  # large only because their parts were added up
+        table["of which large only through a merger"] = units.groupby(
+            schema.SIZE_CLASS, observed=False)["large_by_merger"].sum()
+    table.attrs["size_note"] = panel.attrs.get("size_note", "")
     return table
 
 
@@ -74,6 +78,7 @@ def render_summary(raw: pd.DataFrame, panel: pd.DataFrame) -> str:
         municipalities_per_year(raw, panel).to_markdown(),
         "",
         f"## Size classes ({baseline_year})",
+        *([panel.attrs["size_note"], ""] if panel.attrs.get("size_note") else []),
         size_class_counts(panel).to_markdown(),
         "",
         "## Outcomes before and after 2015 by size class (ratio of sums)",

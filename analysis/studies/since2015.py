@@ -57,9 +57,9 @@ MIN_COVERAGE = 0.75
 def complete_sizes(panel: pd.DataFrame) -> pd.DataFrame:
     """Size municipalities without a baseline population by their first later population.
 
-    The real bundle has no population table for 2015: the 2015-2018 population is
-    derived from rates beside counts, and municipalities that reported none of those
-    in 2015 have no baseline population. They are sized by the first year a
+    The real bundle's 2016-2018 population is derived from rates beside counts (2015 comes
+    from the district map, complete), so with a later baseline year municipalities that
+    reported none of those have no baseline population. They are sized by the first year a
     population is known (a municipality rarely crosses a size line within a few
     years); ``attrs["size_note"]`` says how many and from which years. A panel with
     every baseline known is returned unchanged (same object).
