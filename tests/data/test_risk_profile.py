@@ -110,3 +110,14 @@ def test_vendored_dbf_is_the_shared_one_byte_for_byte():
     if not shared.is_file():
         pytest.skip(f"{shared} is absent (only beside the repo)")
     assert (paths.RAW / "district_map" / "gem_2015.dbf").read_bytes() == shared.read_bytes()
+
+
+def test_the_2018_map_holds_the_380_municipalities_of_2018_and_cbs_total():
+    frame = read_district_map(year=2018)
+    assert sorted(frame["municipality"]) == HISTORY.municipalities_on(2018)
+    assert frame["AANT_INW"].sum() == 17_181_084  # CBS, inhabitants on 1 January 2018
+    assert "INK_INW" not in frame  # no income attributes in the 2018 map
+    assert frame.attrs["sentinels"]["WOZ"] == 5 and frame["WOZ"].isna().sum() == 5
+    assert "Súdwest-Fryslân" in set(frame["name"])  # UTF-8, as the source's .cpg says
+    with pytest.raises(DistrictMapError, match="no district map vendored for 2016"):
+        read_district_map(year=2016)

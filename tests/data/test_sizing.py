@@ -194,8 +194,8 @@ def test_real_amsterdam_wmo_2018_scaled_under_the_option_missing_by_default(real
     scaled = panels["largest"].panel.set_index(["municipality", "year"])
     assert np.isnan(default.loc[("GM0363", 2018), "wmo_clients"])
     cell = scaled.loc[("GM0363", 2018)]
-    # Amsterdam's own 67,870 clients, scaled by (unit population / Amsterdam's)
-    assert cell["wmo_clients"] == pytest.approx(67_870 * (854_612 + 19_215) / 854_612)
+    # Amsterdam's own 67,870 clients x (unit population / Amsterdam's), district map 2018
+    assert cell["wmo_clients"] == pytest.approx(67_870 * (854_047 + 19_147) / 854_047)
     assert cell["wmo_clients_status"].startswith("scaled: 2.2% of inhabitants")
     # 2021: Amsterdam itself has no figure (98 % missing): stays missing
     assert np.isnan(scaled.loc[("GM0363", 2021), "wmo_clients"])

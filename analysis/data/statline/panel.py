@@ -20,10 +20,11 @@ Columns and their tables (yearly rows only; half-years and quarters never enter)
   (age ``15 jaar of ouder``; one table per year 2015-2017);
 * ``youth_care_cost`` (realised, x 1,000 euro; 83454NED, 2015-2023) and
   ``wmo_spending`` (realised, x 1,000 euro; 84580NED, 2017-2023);
-* ``population`` (1 January): 03759ned M000352 from 2019; in 2015 the CBS district map's
-  ``AANT_INW`` (``data/raw/district_map``, all 393 municipalities); for 2016-2018 derived
-  from a count beside its rate per 1,000 inhabitants (:data:`POPULATION_ROUTES`, first
-  that exists); the route of every cell in ``population_route``; none before 2015;
+* ``population`` (1 January): 03759ned M000352 from 2019; in 2015 and 2018 the CBS
+  district maps' ``AANT_INW`` (``data/raw/district_map``, all 393 and 380
+  municipalities); for 2016-2017 derived from a count beside its rate per 1,000
+  inhabitants (:data:`POPULATION_ROUTES`, first that exists); the route of every cell in
+  ``population_route``; none before 2015;
 * ``youth_population``: young people aged 0-22 (CBS's ``tot 23 jaar``, the reference of
   ``JongerenMetJeugdzorgRelatief_2``, "% bepaalde leeftijdsklasse") derived as
   ``youth_care_users / relative % * 100``, 2015-2023.
@@ -33,7 +34,7 @@ Missing stays missing: an empty StatLine cell becomes NaN with the reason in
 
 Identification caveat carried by the panel: there is no population before 2015, so the
 baseline year that fixes size classes is 2015 (the first year with population; every
-municipality has one, from the district map), and population in 2016-2018 exists only
+municipality has one, from the district map), and population in 2016-2017 exists only
 where a municipality reported Wmo or youth care costs.
 """
 
@@ -120,9 +121,9 @@ def build_statline_panel(
         The vendored bundle (default ``data/raw/statline`` under ``DECENTRALISATION_DATA``);
         every file is checked against ``manifest.json`` first.
     district_map_dir : str or Path, optional
-        The vendored CBS district map 2015 (default ``data/raw/district_map``), whose
-        ``AANT_INW`` is the population of 1 January 2015 of every municipality (route
-        ``district_map_2015_AANT_INW``); its files join ``manifest["files"]`` as
+        The vendored CBS district maps 2015 and 2018 (default ``data/raw/district_map``),
+        whose ``AANT_INW`` is the population of 1 January of every municipality (routes
+        ``district_map_<year>_AANT_INW``); its files join ``manifest["files"]`` as
         ``../district_map/<name>``, so a changed map rebuilds a stored panel.
 
     Returns

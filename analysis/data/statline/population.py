@@ -1,14 +1,15 @@
 """Denominators of the StatLine panel: measured, derived, and how well they agree.
 
 No vendored StatLine table carries a population before 2015. From 2019 it is 03759ned's
-M000352 (1 January). For 2015 it is the district map's ``AANT_INW`` (CBS Wijk- en
-buurtkaart 2015, 1 January 2015, all 393 municipalities; :mod:`analysis.data.district_map`,
-route :data:`DISTRICT_MAP`). For 2016-2018, and for 2015 when no district map is passed,
-it is derived from a count beside its rate per 1,000 inhabitants (``count / rate * 1000``):
-:data:`POPULATION_ROUTES` in order, the first that gives a value wins, each route checked
-against 03759ned on 2019-2023 and against the district map in 2015 (the checks go in the
-sidecar). The youth denominator is the 0-22 population implied by CBS's youth care
-count beside its percentage of young people ("jongeren tot 23 jaar").
+M000352 (1 January). For 2015 and 2018 it is the district maps' ``AANT_INW`` (CBS Wijk- en
+buurtkaart 2015 and 2018, 1 January, all 393 and 380 municipalities;
+:mod:`analysis.data.district_map`, routes :data:`DISTRICT_MAP_ROUTES`). For 2016-2017, and
+for 2015 and 2018 when no district map is passed, it is derived from a count beside its
+rate per 1,000 inhabitants (``count / rate * 1000``): :data:`POPULATION_ROUTES` in order,
+the first that gives a value wins, each route checked against 03759ned on 2019-2023 and
+against the district maps in 2015 and 2018 (the checks go in the sidecar). The youth
+denominator is the 0-22 population implied by CBS's youth care count beside its
+percentage of young people ("jongeren tot 23 jaar").
 
 Identifying assumption: every rate a route divides by refers to the 1 January population
 (confirmed for the Wmo rates, median error 0.0 %; the youth care cost rates are 0.2 % off
@@ -85,17 +86,25 @@ POPULATION_ROUTES = (
           Source("83454NED", "BegroteKostenPer1000Inwoners_3", JZ_TOTAL)),
 )  # fmt: skip
 MEASURED = "03759ned_M000352"
-DISTRICT_MAP = "district_map_2015_AANT_INW"  # CBS Wijk- en buurtkaart 2015, 1 January 2015
+# CBS Wijk- en buurtkaart of the year, population of 1 January (data/raw/district_map)
+DISTRICT_MAP_ROUTES = {2015: "district_map_2015_AANT_INW", 2018: "district_map_2018_AANT_INW"}
+DISTRICT_MAP = DISTRICT_MAP_ROUTES[2015]
 DERIVED_YEARS = (2015, 2018)
 
 
 def district_map_population(raw_dir: Path | None = None) -> pd.DataFrame:
-    """Inhabitants on 1 January 2015 (vendored district map): ``municipality, year, value``."""
-    from analysis.data.district_map import YEAR, population_2015
+    """Inhabitants on 1 January 2015 and 2018 (vendored district maps).
 
-    values = population_2015(raw_dir)
-    return pd.DataFrame({schema.MUNICIPALITY: values.index, schema.YEAR: YEAR,
-                         "value": values.to_numpy(), "status": None})
+    ``municipality, year, value, status, route`` (route: :data:`DISTRICT_MAP_ROUTES`).
+    """
+    from analysis.data.district_map import population_2015
+
+    frames = []
+    for year, route in DISTRICT_MAP_ROUTES.items():
+        values = population_2015(raw_dir, year=year)
+        frames.append(pd.DataFrame({schema.MUNICIPALITY: values.index, schema.YEAR: year,
+                                    "value": values.to_numpy(), "status": None, "route": route}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def measured_population(v4_dir: Path) -> pd.DataFrame:
@@ -147,15 +156,15 @@ def derive_population(
     measured : pandas.DataFrame
         :func:`measured_population` (03759ned, 2019 onwards).
     district : pandas.DataFrame, optional
-        :func:`district_map_population` (1 January 2015): it wins over every derived
-        route in 2015 (route :data:`DISTRICT_MAP`).
+        :func:`district_map_population` (1 January 2015 and 2018): it wins over every
+        derived route in its years (its own ``route``).
 
     Returns
     -------
     population : pandas.DataFrame
         ``municipality, year, value, status, route``: measured from 2019 (03759ned) and in
-        2015 (``district``), derived elsewhere in 2015-2018 by the first route of
-        :data:`POPULATION_ROUTES` that gives a value.
+        the district maps' years (``district``), derived elsewhere in 2015-2018 by the
+        first route of :data:`POPULATION_ROUTES` that gives a value.
     routes : dict
         The rule, the rows per year and route, and each route's check against 03759ned
         on 2019-2023 (median, 1st and 99th percentile and largest relative error, and the
@@ -178,7 +187,7 @@ def derive_population(
     chosen, validation, against_map = [], {}, {}
     taken: set[tuple[str, int]] = set()
     if district is not None:
-        out = pd.concat([out, district.assign(route=DISTRICT_MAP)], ignore_index=True)
+        out = pd.concat([out, district], ignore_index=True)
         taken = set(zip(district[schema.MUNICIPALITY], district[schema.YEAR], strict=True))
     for route in POPULATION_ROUTES:
         values = _route_values(reader, route)
@@ -196,8 +205,8 @@ def derive_population(
     per_year = out.groupby([schema.YEAR, "route"]).size()
     routes = {
         "rule": "1 January population: 03759ned M000352 from 2019; "
-        + (f"in 2015 the district map 2015 ({DISTRICT_MAP}, data/raw/district_map); "
-           if district is not None else "")
+        + ("in 2015 and 2018 the district maps (" + ", ".join(DISTRICT_MAP_ROUTES.values())
+           + ", data/raw/district_map); " if district is not None else "")
         + "for 2015-2018 otherwise the first route in this order that gives a value: "
         + ", ".join(r.name for r in POPULATION_ROUTES) + "; none before 2015",
         "routes": {r.name: r.describe() for r in POPULATION_ROUTES},
@@ -206,7 +215,8 @@ def derive_population(
             for y, g in per_year.groupby(level=0)
         },
         "check_against_03759ned_2019_2023": validation,
-        **({"check_against_district_map_2015": against_map} if district is not None else {}),
+        **({"check_against_district_maps_2015_2018": against_map}
+           if district is not None else {}),
     }
     return out, routes
 
@@ -292,5 +302,6 @@ class PartialPopulationHistory:
         return getattr(self._history, name)
 
 
-__all__ = ["DISTRICT_MAP", "POPULATION_ROUTES", "PartialPopulationHistory", "derive_population",
-           "district_map_population", "measured_population", "youth_population"]
+__all__ = ["DISTRICT_MAP", "DISTRICT_MAP_ROUTES", "POPULATION_ROUTES", "PartialPopulationHistory",
+           "derive_population", "district_map_population", "measured_population",
+           "youth_population"]
