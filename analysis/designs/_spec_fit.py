@@ -45,6 +45,30 @@ def balanced_sample(data: pd.DataFrame, outcome: str, first: int, log: bool) -> 
     return data[data[schema.MUNICIPALITY].isin(keep)]
 
 
+def without_merger_crossers(data: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Without the units whose parts reach ``threshold`` only together (their largest
+    part is below it): large only through a merger.
+
+    Raises
+    ------
+    ValueError
+        When the panel has no part sizes (built before :mod:`analysis.data.sizing`, or
+        the synthetic generator's own panel).
+    """
+    from analysis.data.sizing import (
+        BASELINE_POPULATION_LARGEST,
+        BASELINE_POPULATION_SUM,
+        large_by_merger,
+    )
+
+    lacking = [c for c in (BASELINE_POPULATION_SUM, BASELINE_POPULATION_LARGEST)
+               if c not in data]
+    if lacking:
+        raise ValueError(f"the panel has no {lacking} (part sizes): merger crossers unknown")
+    crossers = large_by_merger(data, threshold).fillna(False).astype(bool)
+    return data[~crossers]
+
+
 def _cluster_column(data: pd.DataFrame, cluster: str) -> tuple[str, str]:
     """``(column, argument for the design)``; ``municipality`` is the design's entity."""
     if cluster == "municipality":
@@ -97,6 +121,8 @@ def _estimate(frame, outcome, choices, design, group, log, draws, level, seed, i
     data = mark_size(frame, choices["threshold"])
     if choices["sample"] == "balanced":
         data = balanced_sample(data, outcome, choices["base_year"], log)
+    if choices["sample"] == "no_merger_crossers":
+        data = without_merger_crossers(data, choices["threshold"])
     column, cluster = _cluster_column(data, choices["cluster"])
     weights = None
     if choices["weighting"] == "population":

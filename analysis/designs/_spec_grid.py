@@ -27,7 +27,9 @@ import pandas as pd
 from analysis.data import schema
 
 DESIGN_DIMENSIONS = ("base_year", "sample", "threshold", "cluster", "weighting")
-SAMPLES = ("all", "balanced")  # balanced: municipalities with the outcome in every year used
+# balanced: municipalities with the outcome in every year used; no_merger_crossers: without
+# the units whose parts reach the threshold only together (analysis.data.sizing)
+SAMPLES = ("all", "balanced", "no_merger_crossers")
 WEIGHTINGS = ("none", "population")  # population: weighted by baseline inhabitants
 THRESHOLDS = (20_000, 50_000, 100_000)
 # "municipality" names the unit itself; any other value names a panel column
@@ -62,40 +64,61 @@ def fixed_panel(panel: pd.DataFrame) -> PanelBuilder:
 
 
 def source_panels(source: str = "statline", boundary_year: int = 2023) -> PanelBuilder:
-    """The built panel of a source, one per ``screening`` choice (``"on"``, the build's
-    default, or ``"off"``), with each municipality's youth-care region.
+    """The built panel of a source for each panel-level choice, with youth-care regions.
 
-    A stored panel (``data/processed``) built with the same screening is read as it is;
-    any other is built into a temporary folder, so the stored panel the notebooks read
-    is never replaced. The youth-care region (CBS 83287NED, :func:`analysis.data.regions.
+    Dimensions (first value the build's default):
+
+    * ``screening``: ``"on"`` or ``"off"`` (:mod:`analysis.data.screening`);
+    * ``size_rule``: ``"sum"`` of a merged unit's parts or its ``"largest_part"``
+      (:mod:`analysis.data.sizing`), in the base year of the build;
+    * ``missing_parts``: ``"missing"`` (a unit is missing when any part is) or ``"scale"``
+      (scaled from its reporting parts when the others hold under 5 % of its inhabitants;
+      :mod:`analysis.data.partial_units`).
+
+    Panels are stored as the build stores them (``data/processed``, one file per
+    options' tag); a screening other than the stored default panel's goes to
+    ``data/processed/speccurve_screening_<choice>/``, so the panel the notebooks read is
+    never replaced. The youth-care region (CBS 83287NED, :func:`analysis.data.regions.
     load_regions`) is added when the panel lacks it; sizes as
-    :func:`analysis.studies.since2015.complete_sizes`. The size rule and the
-    missing-part option are not build parameters yet: add them to ``dimensions`` here
-    when they are.
+    :func:`analysis.studies.since2015.complete_sizes`.
     """
-    return PanelBuilder(lambda screening="on": _source_panel(source, boundary_year, screening),
-                        {"screening": (("on", "off"), "on")},
+    from analysis.data.options import MISSING_PARTS
+    from analysis.data.sizing import SIZE_RULES
+
+    def build(screening: str = "on", size_rule: str = SIZE_RULES[0],
+              missing_parts: str = MISSING_PARTS[0]) -> pd.DataFrame:
+        return _source_panel(source, boundary_year, screening, size_rule, missing_parts)
+
+    return PanelBuilder(build, {"screening": (("on", "off"), "on"),
+                                "size_rule": (tuple(SIZE_RULES), SIZE_RULES[0]),
+                                "missing_parts": (tuple(MISSING_PARTS), MISSING_PARTS[0])},
                         f"{source} panel on {boundary_year} boundaries")
 
 
-def _source_panel(source: str, boundary_year: int, screening: str) -> pd.DataFrame:
+def _source_panel(source: str, boundary_year: int, screening: str, size_rule: str,
+                  missing_parts: str) -> pd.DataFrame:
     import json
-    import tempfile
-    from pathlib import Path
 
     from analysis.data import paths
-    from analysis.data.build import panel_path, read_panel, screening_matches
+    from analysis.data.build import panel_path, read_panel
+    from analysis.data.options import PanelOptions
     from analysis.data.screening import ScreeningSettings
     from analysis.studies.since2015 import complete_sizes
 
     settings = ScreeningSettings(enabled=screening == "on")
-    sidecar = panel_path(paths.PROCESSED, source, boundary_year).with_suffix(".json")
-    stored = sidecar.is_file() and screening_matches(json.loads(sidecar.read_text()), settings)
-    if stored:
-        panel = read_panel(source, boundary_year, screening=settings)
+    options = PanelOptions(size_rule=size_rule, missing_parts=missing_parts)
+    sidecar = panel_path(paths.PROCESSED, source, boundary_year, options).with_suffix(".json")
+    # The stored panel is used (and rebuilt if stale) unless it was screened the other
+    # way (on/off); when there is none yet, only the default screening may become it, as
+    # read_panel(screening=None), what the notebooks call, keeps what is stored.
+    if sidecar.is_file():
+        recorded = json.loads(sidecar.read_text()).get("screening", {}).get("settings", {})
+        stored = recorded.get("enabled", True) == settings.enabled
     else:
-        with tempfile.TemporaryDirectory(prefix="speccurve-") as tmp:
-            panel = read_panel(source, boundary_year, out_dir=Path(tmp), screening=settings)
+        stored = screening == "on"
+    out_dir = paths.PROCESSED if stored else paths.PROCESSED / f"speccurve_screening_{screening}"
+    panel = read_panel(source, boundary_year, out_dir=out_dir, options=options,
+                       screening=settings)
     return complete_sizes(with_regions(panel, boundary_year))
 
 
@@ -185,13 +208,18 @@ def default_base_years(panel: pd.DataFrame, outcome: str, n: int = 3) -> list[in
 
 
 def default_grid(panel: pd.DataFrame, outcome: str, builder: PanelBuilder) -> dict[str, list]:
-    """The referee's grid: 3 base years x 2 samples x 3 thresholds x the cluster columns
-    the panel has (of :data:`CLUSTERS`) x 2 weightings x every panel-level choice."""
+    """The referee's grid: 3 base years x the samples (``no_merger_crossers`` when the
+    panel has part sizes) x 3 thresholds x the cluster columns the panel has (of
+    :data:`CLUSTERS`) x 2 weightings x every panel-level choice."""
+    from analysis.data.sizing import BASELINE_POPULATION_LARGEST
+
     clusters = [c for c in CLUSTERS if c == "municipality" or c in panel]
+    samples = [s for s in SAMPLES if s != "no_merger_crossers" or BASELINE_POPULATION_LARGEST
+               in panel]
     return {
         **{d: list(allowed) for d, (allowed, _) in builder.dimensions.items()},
         "base_year": default_base_years(panel, outcome),
-        "sample": list(SAMPLES), "threshold": list(THRESHOLDS), "cluster": clusters,
+        "sample": samples, "threshold": list(THRESHOLDS), "cluster": clusters,
         "weighting": list(WEIGHTINGS),
     }
 

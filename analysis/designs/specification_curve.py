@@ -168,13 +168,14 @@ def specification_curve(
 
     * ``base_year``: the growth design's base year (level: the first year compared);
       default the first three years with :data:`~analysis.studies.since2015.MIN_COVERAGE`;
-    * ``sample``: ``"all"`` or ``"balanced"`` (municipalities reporting every year used);
+    * ``sample``: ``"all"``, ``"balanced"`` (municipalities reporting every year used) or
+      ``"no_merger_crossers"`` (without units large only through a merger);
     * ``threshold``: inhabitants in the baseline year that make a municipality large;
     * ``cluster``: ``"province"``, ``"youth_care_region"`` (when the panel has it),
       ``"municipality"`` or any other column;
     * ``weighting``: ``"none"`` or ``"population"`` (baseline inhabitants);
     * the builder's panel-level dimensions (see :class:`PanelBuilder`;
-      :func:`source_panels` has ``screening``):
+      :func:`source_panels` has ``screening``, ``size_rule`` and ``missing_parts``):
       each distinct panel is built once.
 
     Identifying assumption (each specification): without a size-specific effect of the
@@ -276,8 +277,11 @@ def specification_curve(
 
 def _slim(panel: pd.DataFrame, outcome: str, clusters: Sequence[str]) -> pd.DataFrame:
     """Only the columns a specification uses: less to send to every worker."""
+    from analysis.data.sizing import BASELINE_POPULATION_LARGEST, BASELINE_POPULATION_SUM
+
     wanted = [schema.MUNICIPALITY, schema.YEAR, schema.BASELINE_POPULATION, outcome,
-              TRUE_PREFIX + outcome, *clusters]
+              TRUE_PREFIX + outcome, BASELINE_POPULATION_SUM, BASELINE_POPULATION_LARGEST,
+              *clusters]
     out = panel[[c for c in dict.fromkeys(wanted) if c in panel]].copy()
     out.attrs = {}
     return out

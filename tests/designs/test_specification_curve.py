@@ -124,16 +124,19 @@ def test_dask_backend_gives_the_same_table(panel):
 
 
 def test_a_choice_the_data_cannot_support_is_a_row_with_its_reason(panel):
-    grid = {"base_year": [2015], "sample": ["all"], "threshold": [50_000, 10_000_000],
-            "cluster": ["province", "youth_care_region"], "weighting": ["none"]}
+    grid = {"base_year": [2015], "sample": ["all", "no_merger_crossers"],
+            "threshold": [50_000, 10_000_000], "cluster": ["province", "youth_care_region"],
+            "weighting": ["none"]}
     curve = specification_curve(panel, OUTCOME, grid, log=False, draws=199)
-    table = curve.table.set_index(["threshold", "cluster"])
-    assert len(table) == 4  # nothing dropped
+    crossers = curve.table[curve.table["sample"] == "no_merger_crossers"]
+    assert crossers["reason"].str.contains("part sizes").all()  # the generator's panel
+    table = curve.table[curve.table["sample"] == "all"].set_index(["threshold", "cluster"])
+    assert len(table) == 4 and len(curve.table) == 8  # nothing dropped
     assert table.loc[(50_000, "province"), "status"] == "estimated"
     assert "no 'youth_care_region' column" in table.loc[(50_000, "youth_care_region"), "reason"]
     assert "no variation in large" in table.loc[(10_000_000, "province"), "reason"]
     assert table.loc[table["status"] != "estimated", "estimate"].isna().all()
-    assert "4 specifications, 1 estimated, 3 not" in curve.summary()
+    assert "8 specifications, 1 estimated, 7 not" in curve.summary()
 
 
 @pytest.mark.parametrize(("grid", "message"), [
@@ -190,9 +193,12 @@ def test_real_panel_reproduces_size_gap_table_and_the_reviewer():
     from analysis.studies.since2015 import size_gap_table
 
     builder = source_panels("statline", 2023)
-    grid = {"base_year": [2017, 2018, 2019], "sample": ["all", "balanced"],
+    assert list(builder.dimensions) == ["screening", "size_rule", "missing_parts"]
+    assert {d: v[1] for d, v in builder.dimensions.items()} == {
+        "screening": "on", "size_rule": "sum", "missing_parts": "missing"}
+    grid = {"base_year": [2017, 2018, 2019], "sample": ["all", "balanced", "no_merger_crossers"],
             "threshold": [50_000], "cluster": ["province", "youth_care_region"],
-            "weighting": ["none"]}  # screening: the builder's default, "on"
+            "weighting": ["none"]}  # panel dimensions: the builder's defaults
     curve = specification_curve(builder, OUTCOME, grid, draws=9999)
     t = curve.table.set_index(["base_year", "sample", "cluster"])
     # notebook 03's growth row (size_gap_table) on the same panel, to the last digit: the
@@ -212,4 +218,8 @@ def test_real_panel_reproduces_size_gap_table_and_the_reviewer():
     # youth-care regions (CBS 83287NED) as clusters: 41-42 of the 42 report
     assert set(t.xs("youth_care_region", level="cluster")["n_clusters"]) <= {41, 42}
     assert (curve.table["status"] == "estimated").all()
-    assert curve.headline["screening"] == "on"
+    assert curve.headline["screening"] == "on" and curve.headline["size_rule"] == "sum"
+    # six units are large only through a merger (their largest 2015 part is under 50,000)
+    crossers = t.loc[(2017, "no_merger_crossers", "province")]
+    assert crossers["n_units"] == head["n_units"] - 6
+    assert crossers["n_in_group"] == head["n_in_group"] - 6
