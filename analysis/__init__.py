@@ -45,8 +45,10 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     "staggered_did": "analysis.designs.staggered_did",
     "imputation_did": "analysis.designs.imputation",
+    "specification_curve": "analysis.designs.specification_curve",
     # studies
     "evaluate_mergers": "analysis.studies.mergers_evaluation",
+    "level_gap_by_year": "analysis.studies.levels_by_year",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",
