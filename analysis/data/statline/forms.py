@@ -37,7 +37,7 @@ reproduce CBS's own size-class rows (tests/data/test_statline_forms.py).
 
 **Budgets.** ``youth_care_budget`` (``BegroteKosten_1``, 83454NED) and ``wmo_budget``
 (``BegroteUitgaven_1``, 84580NED), x 1,000 euro, summed across mergers like the realised
-amounts. A budget of exactly 0 means "not reported" (9 youth-care budgets in 2016, beside
+amounts. A budget of exactly 0 means "not reported" (10 youth-care budgets in 2016, beside
 realised costs): it is missing with status :data:`ZERO_BUDGET` until the generic
 budget/realised screening rule covers it (:data:`BUDGET_PAIRS` declares the pairs).
 These are the municipalities' own budgets, not the state's allocation to them.
@@ -124,10 +124,11 @@ def form_columns(reader: TableReader, youth: pd.DataFrame) -> dict[str, pd.DataF
 
     Examples
     --------
+    >>> from pathlib import Path
     >>> from analysis.data.boundaries import load_boundary_history
     >>> from analysis.data.statline.population import youth_population
-    >>> raw = "data/raw/statline/"
-    >>> reader = TableReader(raw + "csv", load_boundary_history(raw + "03759ned/codes-RegioS.json"))
+    >>> raw = Path("data/raw/statline")
+    >>> reader = TableReader(raw / "csv", load_boundary_history(raw / "03759ned/codes-RegioS.json"))
     >>> cols = form_columns(reader, youth_population(reader))
     >>> share = cols["youth_help_in_kind_pct"].set_index(["municipality", "year"])["value"]
     >>> float(share["GM1680", 2020])  # Aa en Hunze: CBS's 11.8 % of under-18s
