@@ -155,5 +155,44 @@ def form_columns(reader: TableReader, youth: pd.DataFrame) -> dict[str, pd.DataF
     return out
 
 
+# 82966NED: young people by combination of forms (exclusive categories), 2015-2017.
+COMBINED = {
+    "total": "TotaalJongerenMetJeugdzorg_1", "help_only": "AlleenJeugdhulp_3",
+    "protection": "TotaalJeugdbescherming_7", "protection_only": "AlleenJeugdbescherming_8",
+    "probation": "TotaalJeugdreclassering_12", "probation_only": "AlleenJeugdreclassering_13",
+}
+
+
+def read_combined_use(raw_dir=None) -> pd.DataFrame:
+    """82966NED per municipality and year (its own boundaries), beside 84134NED's total.
+
+    ``protection_and_help`` and ``probation_and_help`` are the protected (probation)
+    young people with any other form: the total minus those with that form alone (the
+    three-way cells are mostly suppressed, so the other form is help or, rarely, the
+    third). ``revised_total`` is the revised edition's count (84134NED).
+    """
+    from pathlib import Path
+
+    from analysis.data import paths
+    from analysis.data.boundaries import load_boundary_history
+    from analysis.data.build import verify_manifest
+
+    raw_dir = Path(raw_dir) if raw_dir is not None else paths.STATLINE_RAW
+    verify_manifest(raw_dir)
+    reader = TableReader(raw_dir / "csv",
+                         load_boundary_history(raw_dir / "03759ned" / "codes-RegioS.json"))
+    keys = [schema.MUNICIPALITY, schema.YEAR]
+    out = None
+    for name, topic in COMBINED.items():
+        part = reader.series(Source("82966NED", topic)).rename(columns={"value": name})
+        out = part[[*keys, name]] if out is None else out.merge(part[[*keys, name]], on=keys)
+    revised = reader.series(Source("84134NED", "JongerenMetJeugdzorg_1", JZ_TOTAL))
+    out = out.merge(revised[[*keys, "value"]].rename(columns={"value": "revised_total"}),
+                    on=keys, how="left")
+    out["protection_and_help"] = out["protection"] - out["protection_only"]
+    out["probation_and_help"] = out["probation"] - out["probation_only"]
+    return out
+
+
 __all__ = ["BUDGETS", "BUDGET_PAIRS", "FORMS", "ROUNDING", "budget_series", "form_columns",
-           "form_roles"]
+           "form_roles", "read_combined_use"]
