@@ -287,6 +287,72 @@ def combined_use(raw_dir=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["ROUNDING", "combined_use", "dose_windows", "event_paths", "form_trends",
+__all__ = ["ROUNDING", "LighterCare", "combined_use", "dose_windows", "event_paths", "form_trends",
            "intensity_table", "light_help_dose", "plot_event_paths", "plot_trends",
            "reading", "unavailable"]
+
+
+# --------------------------------------------------------------------------- notebook 10
+
+
+class LighterCare:
+    """Everything notebook 10 shows, computed once; on a panel without the forms every
+    method shows why instead (the synthetic default has none)."""
+
+    def __init__(self, panel: pd.DataFrame, draws: int = 9999, seed: int = 0) -> None:
+        self.panel = panel
+        self.reason = unavailable(panel)
+        if self.reason:
+            return
+        self.trends = form_trends(panel)
+        self.data = light_help_dose(panel)
+        self.table, self.fits = intensity_table(self.data, draws=draws, seed=seed)
+        self.paths = event_paths(self.data)
+        self.windows = dose_windows(panel, draws=draws)
+
+    def _skip(self) -> bool:
+        if self.reason:
+            print("not shown:", self.reason)
+        return bool(self.reason)
+
+    def show_trends(self) -> pd.DataFrame | None:
+        """The trend figure, and the national rows of the trend table."""
+        from analysis.reporting.style import show
+
+        if self._skip():
+            return None
+        show(plot_trends(self.trends, self.panel))
+        shown = [schema.YEAR, *(f.share for f in FORMS), RESIDENTIAL_RATE]
+        return self.trends[self.trends[schema.SIZE_CLASS] == "all"][shown].round(2)
+
+    def show_intensity(self) -> pd.DataFrame | None:
+        """The dose note, the slopes table and the event-time figure."""
+        from analysis.reporting.style import show
+
+        if self._skip():
+            return None
+        print(self.data.attrs["dose_note"])
+        show(plot_event_paths(self.paths, self.panel))
+        return self.table.drop(columns=["outcome"]).round(4)
+
+    def show_windows(self) -> pd.DataFrame | None:
+        """The residential slope under other dose windows."""
+        if self._skip():
+            return None
+        columns = ["dose_window", "municipalities", "estimate", "wild_ci_low", "wild_ci_high",
+                   "wild_p", "per_iqr"]
+        return self.windows[columns].round(4)
+
+    def show_combined(self) -> pd.DataFrame | None:
+        """82966NED's combinations of forms, 2015-2017."""
+        if self._skip():
+            return None
+        return combined_use().round(2)
+
+    def finding(self):
+        """The one-line finding (:func:`reading`) or why there is none."""
+        from analysis.reporting.report import finding
+
+        if self.reason:
+            return finding(f"Not estimated on this panel: {self.reason}.")
+        return finding(reading(self.table, self.trends))
