@@ -245,7 +245,7 @@ def reading(table: pd.DataFrame, trends: pd.DataFrame) -> str:
         f"{nat.loc[first, 'youth_help_in_kind_pct']:.1f}% to "
         f"{nat.loc[last, 'youth_help_in_kind_pct']:.1f}% of under-18s ({first}-{last}) while "
         f"residential help went from {nat.loc[first, RESIDENTIAL_RATE]:.2f} to "
-        f"{nat.loc[last, RESIDENTIAL_RATE]:.2f} per 100 young people and its share of users "
+        f"{nat.loc[last, RESIDENTIAL_RATE]:.2f} per 100 under-18s and its share of users "
         f"from {nat.loc[first, 'youth_help_residential_pct']:.1f}% to "
         f"{nat.loc[last, 'youth_help_residential_pct']:.1f}%. Across {res.municipalities} "
         f"municipalities, one interquartile range more light-help growth (2015-2018, "
