@@ -101,6 +101,8 @@ def reporting(panel: pd.DataFrame) -> pd.DataFrame:
                          "with_both": int((g[budget].notna() & g[real].notna()).sum())})
     table = pd.DataFrame(rows)
     table["share_with_budget"] = table["with_budget"] / table["municipalities"]
+    order = [*schema.SIZE_CLASSES, "all"]
+    table[schema.SIZE_CLASS] = pd.Categorical(table[schema.SIZE_CLASS], order, ordered=True)
     return table
 
 
