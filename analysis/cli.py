@@ -58,7 +58,27 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
     )
     parser.add_argument("--raw-dir", type=Path, default=None, help="raw data folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
+    add_screening_option(parser)
     add_own_data_options(parser)
+
+
+def add_screening_option(parser: argparse.ArgumentParser) -> None:
+    """``--screening on|off`` (build, run, report): screen raw cells before harmonising."""
+    parser.add_argument(
+        "--screening",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): implausible raw cells (unit errors, jumps, zeros, pre-merger "
+        "years, regional booking) become missing with a screen: status, raw values kept "
+        "in <column>_raw, every flag in the sidecar; off: keep every value",
+    )
+
+
+def screening_settings(args: argparse.Namespace):
+    """The :class:`analysis.data.screening.ScreeningSettings` of ``--screening``."""
+    from analysis.data.screening import ScreeningSettings
+
+    return ScreeningSettings(enabled=getattr(args, "screening", "on") != "off")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +135,7 @@ def _build(args: argparse.Namespace):
                 boundary_year=args.boundary_year,
                 baseline_year=args.baseline_year,
                 out_dir=args.out_dir,
+                screening=screening_settings(args),
             )
     for warning in caught:  # one plain line each, not a source-code excerpt
         print(f"warning: {warning.message}", file=sys.stderr)
@@ -133,6 +154,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"{meta['units_combining_several_codes']} units combine several codes; "
         f"{meta['rows_incomplete']} incomplete rows. {meta['label']}"
     )
+    screening = meta.get("screening", {})
+    if screening.get("enabled"):
+        counts = {c: sum(r.values()) for c, r in screening.get("counts", {}).items()}
+        shown = ", ".join(f"{c} {n}" for c, n in counts.items()) or "none"
+        print(f"screening: {screening['n_flags']} raw cell(s) set missing ({shown}); "
+              f"reasons and raw values in {result.path.with_suffix('.json')}")
+    else:
+        print("screening: off (every raw value kept)")
     if "statline" in meta:  # what the real tables could not place, never guessed
         extra = meta["statline"]
         print(
@@ -187,7 +216,10 @@ def _stored_panel(args: argparse.Namespace):
 
     if args.raw_dir is not None:
         return None  # the sidecar records the default raw folder's manifest only
-    result = read_current_panel(args.source, args.boundary_year, args.baseline_year, args.out_dir)
+    result = read_current_panel(
+        args.source, args.boundary_year, args.baseline_year, args.out_dir,
+        screening=screening_settings(args),
+    )  # fmt: skip
     if result is not None:
         _step(f"the {args.source} panel is up to date, not rebuilt: {result.path}")
     return result

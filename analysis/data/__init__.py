@@ -6,6 +6,7 @@
 * boundaries: ``boundary_parser`` (CBS's region history text) and ``boundaries``
   (:class:`BoundaryHistory`, crosswalks), ``merger_cohorts``;
 * the panel: ``schema`` (the vocabulary and defaults), ``roles``, ``validation``,
+  ``screening`` (implausible raw cells set missing with a reason, before harmonising),
   ``rates_and_sizes``, ``harmonise``, and ``build`` (raw data -> stored panel);
 * plumbing: ``paths``, ``io`` (atomic writes), ``ownership`` (what the toolkit may write).
 """

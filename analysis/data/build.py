@@ -15,14 +15,22 @@ import pandas as pd
 from analysis.data import paths, schema
 from analysis.data.io import sha256_file, write_atomic, write_bytes_atomic
 from analysis.data.ownership import check_writable, claim
+from analysis.data.screening import (
+    REGIONS_SOURCE,
+    ScreeningSettings,
+    screen_panel,
+    youth_care_regions,
+)
 from analysis.data.sources import read_json_object, read_v4_directory
 
 SOURCES = ("synthetic", "cbs", "statline")
 # The StatLine bundle has no population before 2015: its size classes are fixed in 2015.
 SOURCE_BASELINE_YEAR = {"statline": 2015}
 DEFAULT_BOUNDARY_YEAR = 2023
+# Vendored folders beside its own that a source reads (their files count for currency).
+SOURCE_EXTRA_RAW = {"statline": ("district_map",)}
 # Bump when the panel's columns or meaning change, so stored panels are rebuilt.
-PANEL_FORMAT = 3
+PANEL_FORMAT = 4  # 4: screening (<column>_raw beside each screened column)
 
 
 class RawDataError(ValueError):
@@ -96,6 +104,7 @@ def build_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     baseline_year: int | None = None,
     out_dir: Path | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> BuildResult:
     """Build the harmonised panel from raw files and write it to ``data/processed``.
 
@@ -109,6 +118,11 @@ def build_panel(
     baseline_year : int, optional
         Size classes and the treatment intensity are fixed in this year; default 2014,
         and 2015 for ``statline`` (its first year with a population figure).
+    screening : ScreeningSettings, optional
+        The screening of the raw cells before harmonisation
+        (:mod:`analysis.data.screening`); default its documented thresholds,
+        ``ScreeningSettings(enabled=False)`` keeps every value. The sidecar's
+        ``screening`` records the settings and every flag.
 
     Examples
     --------
@@ -136,6 +150,13 @@ def build_panel(
             denominators=denominators,
         )
     roles = {**source_text_roles(raw), **manifest.get("roles", {})}
+    settings = screening or ScreeningSettings()
+    regions = youth_care_regions(raw) if settings.enabled else None
+    screened = screen_panel(raw, history, settings, roles=roles, regions=regions)
+    if regions:
+        screened.record["regions_source"] = REGIONS_SOURCE
+    raw = screened.panel  # flagged cells missing, their raw values in <column>_raw
+    roles.update(screened.roles)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         panel = harmonise_to_boundaries(
@@ -157,6 +178,7 @@ def build_panel(
     )
     metadata = _metadata(raw, panel, manifest, source, boundary_year, baseline_year)
     metadata["build_warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+    metadata["screening"] = screened.record
     path = write_panel(panel, metadata, out_dir or paths.PROCESSED)
     return BuildResult(panel, raw, path, metadata)
 
@@ -216,17 +238,24 @@ def read_panel(
     source: str = "synthetic",
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     out_dir: Path | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> pd.DataFrame:
     """Read a built panel, building it first when absent or older than its raw files.
 
     ``data/processed`` is always derived from ``data/raw``: a stored panel whose recorded
     raw sha256 values differ from the raw manifest's (or from an older panel format) is
-    rebuilt rather than trusted.
+    rebuilt rather than trusted. ``screening`` given: a stored panel screened otherwise
+    is rebuilt with it; None (what notebooks pass): the stored panel's screening is kept
+    (a missing panel is built with the default), so ``report --screening off`` builds the
+    panel its notebooks then read.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
     sidecar = path.with_suffix(".json")
     metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-    if not path.is_file() or metadata is None or not _is_current(metadata, source):
+    stale = metadata is None or not _is_current(metadata, source)
+    if not stale and screening is not None:
+        stale = not screening_matches(metadata, screening)
+    if not path.is_file() or stale:
         if source == "csv":  # own data: only `build --source csv` knows the file and roles
             raise FileNotFoundError(
                 f"{path} is missing or older than its input: run `python -m analysis build "
@@ -237,7 +266,7 @@ def read_panel(
         # and the panel is read back from disk exactly as a later call reads it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build_panel(source, boundary_year=boundary_year, out_dir=out_dir)
+            build_panel(source, boundary_year=boundary_year, out_dir=out_dir, screening=screening)
         metadata = json.loads(sidecar.read_text())
     panel = pd.read_parquet(path)
     panel.attrs.update(
@@ -245,7 +274,13 @@ def read_panel(
     )
     panel.attrs["seed"] = metadata.get("raw_manifest", {}).get("seed")
     panel.attrs["build_warnings"] = metadata.get("build_warnings", [])
+    panel.attrs["screening"] = metadata.get("screening", {})
     return panel
+
+
+def screening_matches(metadata: dict, screening: ScreeningSettings) -> bool:
+    """Whether a stored panel's sidecar records these screening settings."""
+    return metadata.get("screening", {}).get("settings") == screening.describe()
 
 
 def read_current_panel(
@@ -253,11 +288,13 @@ def read_current_panel(
     boundary_year: int = DEFAULT_BOUNDARY_YEAR,
     baseline_year: int | None = None,
     out_dir: Path | None = None,
+    screening: ScreeningSettings | None = None,
 ) -> BuildResult | None:
     """The stored embedded panel (synthetic, statline) when up to date for these options.
 
-    Up to date: same panel format, boundary and baseline year, and raw sha256 values equal
-    to the raw manifest's. A CBS panel is never reported current here (its sidecar does not
+    Up to date: same panel format, boundary and baseline year, screening settings
+    (default :class:`ScreeningSettings`), and raw sha256 values equal to the raw
+    manifest's. A CBS panel is never reported current here (its sidecar does not
     pin the cache it was built from), so ``run --source cbs`` rebuilds it.
     """
     path = panel_path(out_dir or paths.PROCESSED, source, boundary_year)
@@ -271,6 +308,8 @@ def read_current_panel(
     except ValueError:
         return None  # a damaged sidecar: rebuild
     if metadata.get("baseline_year") != baseline_year or not _is_current(metadata, source):
+        return None
+    if not screening_matches(metadata, screening or ScreeningSettings()):
         return None
     panel = read_panel(source, boundary_year, out_dir)
     raw, _, _ = load_raw_panel(source)
@@ -289,11 +328,14 @@ def _is_current(metadata: dict, source: str) -> bool:
     raw = {"synthetic": paths.SYNTHETIC_RAW, "statline": paths.STATLINE_RAW}.get(source)
     if raw is None:
         return False
-    manifest_path = raw / "manifest.json"
-    if not manifest_path.is_file():
-        return False
-    manifest = read_json_object(manifest_path)
-    current = {n: e["sha256"] for n, e in manifest.get("files", {}).items()}
+    current = {}
+    for folder, prefix in ((raw, ""), *((raw.parent / f, f"../{f}/") for f in
+                                        SOURCE_EXTRA_RAW.get(source, ()))):
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.is_file():
+            return False
+        manifest = read_json_object(manifest_path)
+        current |= {prefix + n: e["sha256"] for n, e in manifest.get("files", {}).items()}
     return metadata.get("raw_files_sha256") == current
 
 

@@ -295,6 +295,7 @@ def panel_from_frame(
     weight: str | None = "auto",
     history=None,
     baseline_year: int | None = None,
+    screening=None,
 ) -> pd.DataFrame:
     """Your own municipal figures as a harmonised panel on ``boundary_year``'s boundaries.
 
@@ -325,6 +326,9 @@ def panel_from_frame(
     baseline_year : int, optional
         Year fixing size classes; default 2014 when the data cover it, else their
         first year.
+    screening : analysis.data.screening.ScreeningSettings, optional
+        Screening of every ``count`` column before harmonisation (default thresholds;
+        ``enabled=False`` keeps every value); the result is in ``attrs["screening"]``.
 
     Returns
     -------
@@ -352,13 +356,24 @@ def panel_from_frame(
     >>> panel.loc[panel.municipality == "GM0014", ["year", "clients"]].to_dict("list")
     {'year': [2018, 2019], 'clients': [115.0, 120.0]}
     """
-    return _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year)[0]
+    return _harmonise(
+        frame, boundary_year, roles, rename, weight, history, baseline_year, screening
+    )[0]
 
 
-def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_year):
-    """The harmonised panel and the panel on each year's own boundaries."""
+def _harmonise(
+    frame, boundary_year, roles, rename, weight, history, baseline_year, screening=None
+):
+    """The harmonised panel and the panel on each year's own (screened) boundaries."""
     from analysis.data.harmonise import harmonise_to_boundaries
+    from analysis.data.roles import COUNT
     from analysis.data.schema import BASELINE_YEAR
+    from analysis.data.screening import (
+        REGIONS_SOURCE,
+        ScreeningSettings,
+        screen_panel,
+        youth_care_regions,
+    )
 
     history = _load_history(history)
     declared = {c: parse_role(r, c) for c, r in (roles or {}).items()}
@@ -368,12 +383,23 @@ def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_ye
     if baseline_year is None:
         baseline_year = BASELINE_YEAR if BASELINE_YEAR in years else int(years[0])
     kept_roles = {c: r for c, r in prepared.roles.items() if c in panel.columns}
+    counts = [c for c, r in kept_roles.items() if r == COUNT]
+    settings = screening or ScreeningSettings()
+    regions = youth_care_regions(panel) if settings.enabled else None
+    screened = screen_panel(
+        panel, history, settings, columns=counts, roles=kept_roles, regions=regions
+    )
+    if regions:
+        screened.record["regions_source"] = REGIONS_SOURCE
+    panel = screened.panel
+    kept_roles.update(screened.roles)
     out = harmonise_to_boundaries(
         panel, boundary_year, history, baseline_year=baseline_year, roles=kept_roles, weight=weight
     )
     out.attrs["columns_left_out"] = {**prepared.left_out, **out.attrs.get("columns_left_out", {})}
     out.attrs["rows_left_out"] = prepared.rows_left_out
     out.attrs["baseline_year"] = baseline_year
+    out.attrs["screening"] = screened.record
     return out, panel
 
 
@@ -389,6 +415,7 @@ def build_own_panel(
     year: int | None = None,
     where: Mapping[str, str] | None = None,
     out_dir: str | Path | None = None,
+    screening=None,
 ):
     """Read ``input_path``, harmonise it and write ``panel_csv_<year>.parquet`` and its sidecar.
 
@@ -415,7 +442,7 @@ def build_own_panel(
             raise OwnDataError(f"--where {column}=...: no column {column!r} in {input_path}")
         frame = frame[frame[column].astype(str).str.strip() == value]
     panel, raw = _harmonise(
-        frame, boundary_year, roles, rename, weight, history_path, baseline_year
+        frame, boundary_year, roles, rename, weight, history_path, baseline_year, screening
     )
     files = {
         f"input/{input_path.name}": {"sha256": sha256_file(input_path)},
@@ -436,6 +463,7 @@ def build_own_panel(
         rows_left_out=panel.attrs["rows_left_out"],
         where=dict(where or {}),
         rename=dict(rename or {}),
+        screening=panel.attrs["screening"],
     )
     path = write_panel(panel, metadata, out_dir)
     return BuildResult(panel, raw, path, metadata)

@@ -85,6 +85,8 @@ def build_from_args(args: argparse.Namespace):
     roles = read_roles_file(args.roles) if args.roles is not None else {}
     for item in args.role:
         roles.update(parse_role_assignment(item))
+    from analysis.cli import screening_settings
+
     weight = None if str(args.weight).lower() == "none" else args.weight
     return build_own_panel(
         args.input,
@@ -97,4 +99,5 @@ def build_from_args(args: argparse.Namespace):
         year=args.year,
         where=_pairs(args.where, "--where"),
         out_dir=args.out_dir,
+        screening=screening_settings(args),
     )

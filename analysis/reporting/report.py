@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from analysis.data import paths, schema
 from analysis.data.io import replace_directory, write_bytes_atomic
 from analysis.data.ownership import MARKER, check_writable, marker_bytes
+from analysis.reporting.flags import screening_html
 
 if TYPE_CHECKING:
     # nbformat costs 1.5 s to import (its JSON-schema validator), and every notebook
@@ -104,12 +105,9 @@ def runs_on(path: Path, source: str) -> bool:
 
 
 def _skipped(notebooks: Sequence[Path], source: str) -> list[tuple[str, str]]:
-    out = []
-    for path in notebooks:
-        if not runs_on(path, source):
-            meta = json.loads(Path(path).read_text(encoding="utf-8"))["metadata"]
-            out.append((Path(path).stem, meta["decentralisation"].get("why", "")))
-    return out
+    """``(name, why)`` of each notebook the report does not run for ``source``."""
+    return [(Path(p).stem, json.loads(Path(p).read_text(encoding="utf-8"))["metadata"]
+             ["decentralisation"].get("why", "")) for p in notebooks if not runs_on(p, source)]
 
 
 def default_outcomes(source: str) -> list[str]:
@@ -352,7 +350,9 @@ def _full_index(sections: list[tuple[str, list[dict], dict, list]]) -> str:
         parts.append(
             f'<h2 id="{source}">{title}</h2><p class="banner {source}">'
             f"{html.escape(source_banner(source))}</p><p class=meta>Parameters: "
-            f"{html.escape(json.dumps(parameters))}</p>{''.join(items)}{_not_run(skipped)}"
+            f"{html.escape(json.dumps(parameters))}</p>"
+            f"{screening_html(source, parameters['boundary_year'])}{''.join(items)}"
+            f"{_not_run(skipped)}"
         )
     return _page("".join(parts))
 
@@ -417,6 +417,7 @@ def _index(pages: list[Page], parameters: dict,
             f"{figure}</section>"
         )
     params = html.escape(json.dumps(parameters))
+    flags = screening_html(parameters.get("source", "cbs"), parameters["boundary_year"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>2015 decentralisation: evaluation report</title>
@@ -429,6 +430,7 @@ img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
 <h1>What did the 2015 decentralisation do?</h1>
 <p class="banner">{html.escape(banner)}</p>
 <p class=meta>Parameters: {params}</p>
+{flags}
 {"".join(items)}{_not_run(skipped)}
 </body></html>
 """
@@ -452,6 +454,9 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--report-dir", type=Path, default=None, help="default data/processed/report"
     )
+    from analysis.cli import add_screening_option
+
+    add_screening_option(parser)
     parser.set_defaults(handler=cmd_report)
     if "run" in sub.choices:
         run = sub.choices["run"]
@@ -471,8 +476,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_writable(NotebookCache().folder)  # before any notebook runs, not after
     # Build each panel here if it is missing or stale (a no-op when it is up to date), so
     # the notebooks running side by side do not each build it.
-    for source in sources:
-        read_panel(source, args.boundary_year)
+    from analysis.cli import screening_settings
+
+    for source in sources:  # built with this --screening when stored otherwise
+        read_panel(source, args.boundary_year, screening=screening_settings(args))
     try:
         if len(sources) > 1 or not getattr(args, "outcomes", None):
             print(f"executing the notebooks on {', '.join(sources)} ...", flush=True)

@@ -154,9 +154,12 @@ def sidecar_tables(metadata: dict) -> dict[str, pd.DataFrame]:
     ``tables`` (id, title, panel columns), ``seams`` (where a series switches table
     edition), ``population`` (how the 2015-2018 population was derived, rows per year
     and route), ``not placed`` (regional aggregates per table and figures for a
-    municipality outside its lifetime, left out rather than guessed). Empty tables
-    for sources that record none of these.
+    municipality outside its lifetime, left out rather than guessed), ``screening``
+    (every raw cell the screening set missing: :func:`analysis.reporting.flags.screening_table`).
+    Empty tables for sources that record none of these.
     """
+    from analysis.reporting.flags import screening_table
+
     tables = pd.DataFrame(
         [{"table": t, "title": e.get("title", ""), "columns": ", ".join(e.get("columns", []))}
          for t, e in sorted(metadata.get("tables", {}).items())]
@@ -183,7 +186,7 @@ def sidecar_tables(metadata: dict) -> dict[str, pd.DataFrame]:
             "e.g.": ", ".join(map(str, v[:3]))} for t, when, v in _per_year(absent) if v]
     )
     return {"tables": tables, "seams": seams, "population": population,
-            "not placed": not_placed}
+            "not placed": not_placed, "screening": screening_table(metadata)}
 
 
 def _per_year(absent: dict) -> list[tuple[str, str, list]]:

@@ -182,6 +182,7 @@ def growth_gap(
     cluster: str | Sequence[str] = "entity",
     vcov: str | None = None,
     first_year: int = schema.REFORM_YEAR,
+    weights: str | None = None,
 ) -> EstimationResult:
     """Difference in growth since ``base_year`` between a group and the rest.
 
@@ -212,6 +213,8 @@ def growth_gap(
         ``"province"`` for the wild bootstrap by province).
     first_year : earliest base year :func:`base_year_for` may choose (e.g. 2016 to
         leave out a first year with registration problems).
+    weights : column of regression weights (e.g. the baseline population: the gap for
+        the average inhabitant rather than the average municipality).
 
     Returns
     -------
@@ -238,7 +241,7 @@ def growth_gap(
     data[term] = _unit_constant(data, group, "growth_gap") * (data[schema.YEAR] > base)
     if data.loc[data[schema.YEAR] > base, y].notna().sum() == 0:
         raise ValueError(f"growth_gap: {outcome} has no values after {base}")
-    res = twfe(data, y, [term], cluster=cluster, vcov=vcov)
+    res = twfe(data, y, [term], cluster=cluster, vcov=vcov, weights=weights)
     res.notes[:0] = notes
     last = int(data.loc[data[y].notna(), schema.YEAR].max())
     res.extra.update(term=term, base_year=base, last_year=last,
@@ -278,18 +281,20 @@ def level_gap(
     log: bool = False,
     cluster: str | Sequence[str] = "entity",
     vcov: str | None = None,
+    weights: str | None = None,
 ) -> EstimationResult:
     """How far the group's municipalities lie from the rest, year effects removed.
 
     ``y_it = l_t + b * group_i + u_it`` over ``years``: ``b`` is the average gap in the
     outcome between, e.g., small and large municipalities in the same year (each
-    municipality weighs the same). Descriptive: it mixes what municipalities do with
-    who lives there (age, income, urbanity), so it is not an effect of size.
+    municipality weighs the same, unless ``weights`` names a column). Descriptive: it
+    mixes what municipalities do with who lives there (age, income, urbanity), so it is
+    not an effect of size.
     """
     require_columns(df, [outcome, group, schema.MUNICIPALITY, schema.YEAR], "level_gap")
     data, y, notes = _prepared(df, outcome, years, log)
     data[group] = _unit_constant(data, group, "level_gap")
-    res = twfe(data, y, [group], effects=("time",), cluster=cluster, vcov=vcov)
+    res = twfe(data, y, [group], effects=("time",), cluster=cluster, vcov=vcov, weights=weights)
     res.notes[:0] = notes
     observed = data.loc[data[y].notna(), schema.YEAR]
     res.extra.update(term=group, years=(int(observed.min()), int(observed.max())),

@@ -220,3 +220,24 @@ def test_build_warnings_are_one_plain_line_without_a_source_excerpt(tmp_path, ca
     said = [line for line in err.splitlines() if "no population in baseline year" in line]
     assert said == [line for line in said if line.startswith("warning: 143 municipalities")]
     assert len(said) == 1 and ".py:" not in err and "add_size_classes(" not in err
+
+
+def test_screening_off_keeps_every_value_and_run_rebuilds_for_another_setting(tmp_path, capsys):
+    # `build --screening off` writes no <column>_raw and records the setting in the sidecar;
+    # `run` reuses a stored panel only when it was screened the same way.
+    argv = ["--source", "synthetic", "--out-dir", str(tmp_path)]
+    assert main(["build", *argv, "--screening", "off"]) == 0
+    assert "screening: off (every raw value kept)" in capsys.readouterr().out
+    panel = tmp_path / "panel_synthetic_2023.parquet"
+    sidecar = json.loads(panel.with_suffix(".json").read_text())
+    assert sidecar["screening"]["enabled"] is False
+    assert not [c for c in pd.read_parquet(panel).columns if c.endswith("_raw")]
+    assert main(["run", *argv, "--no-report"]) == 0  # default on: rebuilt, not reused
+    assert "; built)" in capsys.readouterr().out
+    screened = json.loads(panel.with_suffix(".json").read_text())["screening"]
+    assert screened["enabled"] is True and screened["settings"]["jump_factor"] == 2.5
+    assert "wmo_clients_raw" in pd.read_parquet(panel).columns
+    assert main(["run", *argv, "--no-report"]) == 0
+    assert "up to date, reused" in capsys.readouterr().out
+    # a notebook's read_panel keeps whatever screening the stored panel has
+    assert read_panel("synthetic", 2023, out_dir=tmp_path).attrs["screening"]["enabled"]

@@ -136,14 +136,18 @@ def test_population_route_of_every_row(raw):
     measured = raw[raw["year"] >= 2019]
     assert measured["population"].notna().all()
     assert (measured["population_route"] == "03759ned_M000352").all()
-    derived = raw[raw["year"].between(2015, 2018)]
+    # 2015: every municipality from the CBS district map (1 January 2015), CBS's total
+    first = raw[raw["year"] == 2015]
+    assert (first["population_route"] == "district_map_2015_AANT_INW").all()
+    assert len(first) == 393 and first["population"].sum() == 16_900_726
+    derived = raw[raw["year"].between(2016, 2018)]
     assert (derived["population"].notna() == derived["population_route"].notna()).all()
     assert derived.loc[derived["population"].isna(), "population_status"].notna().all()
     before = raw[raw["year"] < 2015]
     assert before["population"].isna().all() and before["population_route"].isna().all()
-    # 2018: almost every municipality has Wmo spending figures; 2015: about half report
+    # 2018: almost every municipality has Wmo spending figures
     per_year = derived.groupby("year")["population"].count()
-    assert per_year[2018] >= 370 and per_year[2015] >= 190
+    assert per_year[2018] >= 370 and per_year[2016] >= 300
 
 
 def test_derived_population_is_close_to_the_next_measured_year(raw):
@@ -208,10 +212,16 @@ def test_no_count_becomes_zero(raw):
     cost = table["GerealiseerdeKosten_2"]
     # rows under a municipality's other name (renamed mid-year) are empty duplicates
     placed = matched["code"].notna() & ~((matched["how"] == "renamed") & cost.isna())
-    in_panel = raw.loc[raw["year"] >= 2015, "youth_care_cost"]
+    # the raw values as read (kept beside the screened column, analysis.data.screening)
+    in_panel = raw.loc[raw["year"] >= 2015, "youth_care_cost_raw"]
     assert placed.sum() == len(in_panel)
     assert in_panel.isna().sum() == cost[placed].isna().sum() > 0
     assert (in_panel == 0).sum() == (cost[placed] == 0).sum()
+    # screening adds missing cells only where it flagged one, each with its screen: code
+    screened = raw.loc[raw["year"] >= 2015]
+    added = screened["youth_care_cost"].isna() & in_panel.notna()
+    assert added.sum() > 0
+    assert screened.loc[added, "youth_care_cost_status"].str.startswith("screen:").all()
 
 
 def build_history():
@@ -279,9 +289,9 @@ def test_sidecar_records_what_could_not_be_placed(built):
     assert half["wmo_clients (83262NED)"]["2015"] == 37
     assert extra["names_checked_against_printed_gm_codes"]["84751NED"] == 294
     assert extra["figures_outside_lifetime_left_out"][0]["name"] == "Vijfheerenlanden"
-    # 2015 and 2016 lack a derived population for a giver of a boundary correction, so
-    # their crosswalks ignore corrections (recorded); later years have enough population
-    assert {str(y) for y in extra["crosswalk_without_population"]} == {"2015", "2016"}
+    # 2016 lacks a derived population for a giver of a boundary correction, so its
+    # crosswalk ignores corrections (recorded); 2015 (district map) and later years do not
+    assert {str(y) for y in extra["crosswalk_without_population"]} == {"2016"}
     written = json.loads(built.path.with_suffix(".json").read_text())
     assert written["statline"]["baseline_year"] == 2015
 
@@ -326,6 +336,7 @@ def test_size_classes_reproduce_cbs_own_size_class_rows(raw, table, year):
 def test_cli_builds_from_a_copy_of_data_without_shared(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(RAW, data / "raw" / "statline")
+    shutil.copytree(RAW.parent / "district_map", data / "raw" / "district_map")
     env = {"DECENTRALISATION_DATA": str(data), "OPENBLAS_NUM_THREADS": "1", "PATH": ""}
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "build", "--source", "statline",

@@ -25,9 +25,10 @@ Columns and their tables (yearly rows only; half-years and quarters never enter)
 * the forms of youth care (82972NED 2015-2020, 85098NED 2021-2023): five CBS shares
   (in kind, residential, protection, protection with residence, probation; rounded to
   0.1) and their counts on the 0-22 base, roles declared (:mod:`analysis.data.statline.forms`);
-* ``population`` (1 January): 03759ned M000352 from 2019; for 2015-2018 derived from a
-  count beside its rate per 1,000 inhabitants (:data:`POPULATION_ROUTES`, first that
-  exists), the route in ``population_route``; none before 2015;
+* ``population`` (1 January): 03759ned M000352 from 2019; in 2015 the CBS district map's
+  ``AANT_INW`` (``data/raw/district_map``, all 393 municipalities); for 2016-2018 derived
+  from a count beside its rate per 1,000 inhabitants (:data:`POPULATION_ROUTES`, first
+  that exists); the route of every cell in ``population_route``; none before 2015;
 * ``youth_population``: young people aged 0-22 (CBS's ``tot 23 jaar``, the reference of
   ``JongerenMetJeugdzorgRelatief_2``, "% bepaalde leeftijdsklasse") derived as
   ``youth_care_users / relative % * 100``, 2015-2023.
@@ -36,9 +37,9 @@ Missing stays missing: an empty StatLine cell becomes NaN with the reason in
 ``<column>_status``; a year no table covers says so.
 
 Identification caveat carried by the panel: there is no population before 2015, so the
-baseline year that fixes size classes is 2015 (the first year with population), and
-population in 2015-2016 exists only where a municipality reported Wmo or youth care
-costs (about half of them in 2015): size classes are missing elsewhere.
+baseline year that fixes size classes is 2015 (the first year with population; every
+municipality has one, from the district map), and population in 2016-2018 exists only
+where a municipality reported Wmo or youth care costs.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from analysis.data.statline.population import (
     POPULATION_ROUTES,
     PartialPopulationHistory,
     derive_population,
+    district_map_population,
     measured_population,
     youth_population,
 )
@@ -113,7 +115,9 @@ CROSS_CHECKS = {
 }
 
 
-def build_statline_panel(raw_dir: str | Path | None = None):
+def build_statline_panel(
+    raw_dir: str | Path | None = None, district_map_dir: str | Path | None = None
+):
     """The unharmonised StatLine panel, its boundary history and provenance.
 
     Parameters
@@ -121,6 +125,11 @@ def build_statline_panel(raw_dir: str | Path | None = None):
     raw_dir : str or Path, optional
         The vendored bundle (default ``data/raw/statline`` under ``DECENTRALISATION_DATA``);
         every file is checked against ``manifest.json`` first.
+    district_map_dir : str or Path, optional
+        The vendored CBS district map 2015 (default ``data/raw/district_map``), whose
+        ``AANT_INW`` is the population of 1 January 2015 of every municipality (route
+        ``district_map_2015_AANT_INW``); its files join ``manifest["files"]`` as
+        ``../district_map/<name>``, so a changed map rebuilds a stored panel.
 
     Returns
     -------
@@ -166,7 +175,9 @@ def build_statline_panel(raw_dir: str | Path | None = None):
     coded = _check_printed_codes(reader)
     half_only = _half_year_only(reader)
     measured = measured_population(raw_dir / "03759ned")
-    population, routes = derive_population(reader, measured)
+    district_dir = Path(district_map_dir) if district_map_dir else paths.RAW / "district_map"
+    district = district_map_population(district_dir)
+    population, routes = derive_population(reader, measured, district)
     columns[schema.POPULATION] = population
     columns[YOUTH_POPULATION] = youth_population(reader)
     columns.update({column: budget_series(reader, column) for column in BUDGETS})
@@ -174,6 +185,9 @@ def build_statline_panel(raw_dir: str | Path | None = None):
     panel = _assemble(columns, history)
     tolerant = PartialPopulationHistory(history)
     out = dict(manifest)
+    out["files"] = {**manifest.get("files", {}), **{
+        f"../district_map/{name}": entry
+        for name, entry in verify_manifest(district_dir).get("files", {}).items()}}
     out.update(
         source="statline",
         synthetic=False,

@@ -1,10 +1,13 @@
 """Denominators of the StatLine panel: measured, derived, and how well they agree.
 
-No vendored table carries a population before 2015. From 2019 it is 03759ned's M000352
-(1 January). For 2015-2018 it is derived from a count beside its rate per 1,000
-inhabitants (``count / rate * 1000``): :data:`POPULATION_ROUTES` in order, the first that
-gives a value wins, each route checked against 03759ned on 2019-2023 (the check goes in
-the sidecar). The youth denominator is the 0-22 population implied by CBS's youth care
+No vendored StatLine table carries a population before 2015. From 2019 it is 03759ned's
+M000352 (1 January). For 2015 it is the district map's ``AANT_INW`` (CBS Wijk- en
+buurtkaart 2015, 1 January 2015, all 393 municipalities; :mod:`analysis.data.district_map`,
+route :data:`DISTRICT_MAP`). For 2016-2018, and for 2015 when no district map is passed,
+it is derived from a count beside its rate per 1,000 inhabitants (``count / rate * 1000``):
+:data:`POPULATION_ROUTES` in order, the first that gives a value wins, each route checked
+against 03759ned on 2019-2023 and against the district map in 2015 (the checks go in the
+sidecar). The youth denominator is the 0-22 population implied by CBS's youth care
 count beside its percentage of young people ("jongeren tot 23 jaar").
 
 Identifying assumption: every rate a route divides by refers to the 1 January population
@@ -82,7 +85,18 @@ POPULATION_ROUTES = (
           Source("83454NED", "BegroteKostenPer1000Inwoners_3", JZ_TOTAL)),
 )  # fmt: skip
 MEASURED = "03759ned_M000352"
+DISTRICT_MAP = "district_map_2015_AANT_INW"  # CBS Wijk- en buurtkaart 2015, 1 January 2015
 DERIVED_YEARS = (2015, 2018)
+
+
+def district_map_population(raw_dir: Path | None = None) -> pd.DataFrame:
+    """Inhabitants on 1 January 2015 (vendored district map): ``municipality, year, value``."""
+    from analysis.data.district_map import YEAR, population_2015
+
+    values = population_2015(raw_dir)
+    return pd.DataFrame({schema.MUNICIPALITY: values.index, schema.YEAR: YEAR,
+                         "value": values.to_numpy(), "status": None})
+
 
 def measured_population(v4_dir: Path) -> pd.DataFrame:
     """03759ned M000352 (population on 1 January), 2019-2023: ``municipality, year, value``."""
@@ -121,7 +135,9 @@ def _route_values(reader: TableReader, route: Route) -> pd.DataFrame:
     ).dropna(subset=["value"])
 
 
-def derive_population(reader: TableReader, measured: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def derive_population(
+    reader: TableReader, measured: pd.DataFrame, district: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Population per municipality and year with the route of every value.
 
     Parameters
@@ -130,12 +146,16 @@ def derive_population(reader: TableReader, measured: pd.DataFrame) -> tuple[pd.D
         Reads the vendored tables the routes need.
     measured : pandas.DataFrame
         :func:`measured_population` (03759ned, 2019 onwards).
+    district : pandas.DataFrame, optional
+        :func:`district_map_population` (1 January 2015): it wins over every derived
+        route in 2015 (route :data:`DISTRICT_MAP`).
 
     Returns
     -------
     population : pandas.DataFrame
-        ``municipality, year, value, status, route``: measured from 2019, derived for
-        2015-2018 by the first route of :data:`POPULATION_ROUTES` that gives a value.
+        ``municipality, year, value, status, route``: measured from 2019 (03759ned) and in
+        2015 (``district``), derived elsewhere in 2015-2018 by the first route of
+        :data:`POPULATION_ROUTES` that gives a value.
     routes : dict
         The rule, the rows per year and route, and each route's check against 03759ned
         on 2019-2023 (median, 1st and 99th percentile and largest relative error, and the
@@ -155,11 +175,16 @@ def derive_population(reader: TableReader, measured: pd.DataFrame) -> tuple[pd.D
     keys = [schema.MUNICIPALITY, schema.YEAR]
     out = measured.assign(route=MEASURED)
     check = measured.set_index(keys)["value"]
-    chosen, validation = [], {}
+    chosen, validation, against_map = [], {}, {}
     taken: set[tuple[str, int]] = set()
+    if district is not None:
+        out = pd.concat([out, district.assign(route=DISTRICT_MAP)], ignore_index=True)
+        taken = set(zip(district[schema.MUNICIPALITY], district[schema.YEAR], strict=True))
     for route in POPULATION_ROUTES:
         values = _route_values(reader, route)
         validation[route.name] = _validate(values, check) | {"rule": route.describe()}
+        if district is not None:
+            against_map[route.name] = _validate(values, district.set_index(keys)["value"])
         window = values[values[schema.YEAR].between(*DERIVED_YEARS)]
         fresh = [k not in taken for k in zip(window[schema.MUNICIPALITY], window[schema.YEAR],
                                               strict=True)]  # fmt: skip
@@ -170,15 +195,18 @@ def derive_population(reader: TableReader, measured: pd.DataFrame) -> tuple[pd.D
     out = pd.concat([out, derived], ignore_index=True)
     per_year = out.groupby([schema.YEAR, "route"]).size()
     routes = {
-        "rule": "1 January population: 03759ned M000352 from 2019; for 2015-2018 the first "
-        "route in this order that gives a value: " + ", ".join(r.name for r in POPULATION_ROUTES)
-        + "; none before 2015",
+        "rule": "1 January population: 03759ned M000352 from 2019; "
+        + (f"in 2015 the district map 2015 ({DISTRICT_MAP}, data/raw/district_map); "
+           if district is not None else "")
+        + "for 2015-2018 otherwise the first route in this order that gives a value: "
+        + ", ".join(r.name for r in POPULATION_ROUTES) + "; none before 2015",
         "routes": {r.name: r.describe() for r in POPULATION_ROUTES},
         "rows_per_year_and_route": {
             str(y): {r: int(n) for r, n in g.droplevel(0).items()}
             for y, g in per_year.groupby(level=0)
         },
         "check_against_03759ned_2019_2023": validation,
+        **({"check_against_district_map_2015": against_map} if district is not None else {}),
     }
     return out, routes
 
@@ -264,5 +292,5 @@ class PartialPopulationHistory:
         return getattr(self._history, name)
 
 
-__all__ = ["POPULATION_ROUTES", "PartialPopulationHistory", "derive_population",
-           "measured_population", "youth_population"]
+__all__ = ["DISTRICT_MAP", "POPULATION_ROUTES", "PartialPopulationHistory", "derive_population",
+           "district_map_population", "measured_population", "youth_population"]
