@@ -86,27 +86,26 @@ def test_a_zero_where_the_neighbours_report_is_flagged_a_small_unit_zero_is_not(
     assert screen_panel(tiny).flags.empty
 
 
-def test_budget_and_realised_pair_each_without_the_other_is_flagged():
+def test_a_budget_without_its_realised_figure_is_flagged_not_the_reverse():
     data = frame()
-    data["youth_care_cost_budgeted"] = data["youth_care_cost"] * 0.95
+    data["youth_care_budget"] = data["youth_care_cost"] * 0.95
     data.loc[at(data, "GM0001", 2016), "youth_care_cost"] = np.nan  # budget, no realised
-    data.loc[at(data, "GM0002", 2017), "youth_care_cost_budgeted"] = np.nan  # the reverse
-    data.loc[at(data, "GM0003", 2018), "youth_care_cost_budgeted"] = 0.0  # "not reported"
+    data.loc[at(data, "GM0002", 2017), "youth_care_budget"] = np.nan  # the reverse
+    data.loc[at(data, "GM0003", 2018), "youth_care_budget"] = 0.0  # "not reported"
     result = screen_panel(data)
     flags = result.flags.set_index(["municipality", "year"])
     assert flags.loc[("GM0001", 2016), "reason"] == "screen:budget_without_realised"
-    assert flags.loc[("GM0001", 2016), "column"] == "youth_care_cost_budgeted"
-    assert flags.loc[("GM0002", 2017), "reason"] == "screen:realised_without_budget"
-    assert flags.loc[("GM0002", 2017), "column"] == "youth_care_cost"
-    # a budget of 0 is "not reported": flagged itself, and its realised figure stands alone
-    budget = result.flags[result.flags["column"] == "youth_care_cost_budgeted"]
-    realised = result.flags[result.flags["column"] == "youth_care_cost"]
+    assert flags.loc[("GM0001", 2016), "column"] == "youth_care_budget"
+    # a realised figure without a budget is not implausible (budgets are reported
+    # selectively): kept
+    assert ("GM0002", 2017) not in flags.index
+    # a budget of 0 is "not reported": flagged itself; its realised figure is kept
+    budget = result.flags[result.flags["column"] == "youth_care_budget"]
     assert budget.set_index(["municipality", "year"]).loc[("GM0003", 2018), "reason"] == (
         "screen:zero")
-    assert realised.set_index(["municipality", "year"]).loc[("GM0003", 2018), "reason"] == (
-        "screen:realised_without_budget")
-    assert len(flags) == 4
-    assert result.record["pairs_applied"] == [["youth_care_cost_budgeted", "youth_care_cost"]]
+    assert not (result.flags["column"] == "youth_care_cost").any()
+    assert len(flags) == 2
+    assert result.record["pairs_applied"] == [["youth_care_budget", "youth_care_cost"]]
     # a declared pair whose budget column is absent is skipped, not an error
     assert screen_panel(frame()).record["pairs_applied"] == []
 

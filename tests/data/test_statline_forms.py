@@ -58,10 +58,11 @@ def official_size_rows() -> pd.DataFrame:
 
 def test_forms_reproduce_cbs_size_class_rows(built):
     raw = built.unharmonised
-    # only years in which every municipality has a population (2019-2023): before, the
+    # only years in which every municipality has a population (2015 from the district map,
+    # 2019-2023 from 03759ned; CBS publishes no size-class rows for 2015): in 2016-2018 the
     # population is derived and partial, so a size class would miss some of its members
     sized = raw[raw["year"] >= 2015].groupby("year")["population"].apply(lambda s: s.notna().all())
-    assert sorted(sized[sized].index) == [2019, 2020, 2021, 2022, 2023]
+    assert {2019, 2020, 2021, 2022, 2023} <= set(sized[sized].index)
     checked = {form.share: 0 for form in FORMS}
     for row in official_size_rows().itertuples():
         if not sized.get(row.year, False):
@@ -113,8 +114,8 @@ def test_a_zero_budget_is_missing_with_its_reason(built):
     assert len(zero) == 10 and set(zero["year"]) == {2016}
     hit = raw[raw["youth_care_budget_status"] == ZERO_BUDGET]
     assert len(hit) == 10 and hit["youth_care_budget"].isna().all()
-    # realised costs beside them are kept
-    assert hit["youth_care_cost"].notna().all()
+    # realised costs beside them are kept (as read; screening may judge them on their own)
+    assert hit["youth_care_cost_raw"].notna().all()
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,10 @@ reproduce CBS's own size-class rows (tests/data/test_statline_forms.py).
 **Budgets.** ``youth_care_budget`` (``BegroteKosten_1``, 83454NED) and ``wmo_budget``
 (``BegroteUitgaven_1``, 84580NED), x 1,000 euro, summed across mergers like the realised
 amounts. A budget of exactly 0 means "not reported" (10 youth-care budgets in 2016, beside
-realised costs): it is missing with status :data:`ZERO_BUDGET` until the generic
-budget/realised screening rule covers it (:data:`BUDGET_PAIRS` declares the pairs).
+realised costs): a convention of these tables, so it is missing with status
+:data:`ZERO_BUDGET` as read, whether or not the build screens. :data:`BUDGET_PAIRS`
+(``schema.BUDGET_PAIRS``) declares the pairs to the screening's budget/realised rule
+(:mod:`analysis.data.screening`), which flags a budget without its realised figure.
 These are the municipalities' own budgets, not the state's allocation to them.
 """
 
@@ -97,7 +99,7 @@ BUDGETS = {
     "youth_care_budget": Source("83454NED", "BegroteKosten_1", JZ_TOTAL),
     "wmo_budget": Source("84580NED", "BegroteUitgaven_1", SPENDING_TOTAL),
 }
-BUDGET_PAIRS = (("youth_care_budget", "youth_care_cost"), ("wmo_budget", "wmo_spending"))
+BUDGET_PAIRS = schema.BUDGET_PAIRS  # declared for the screening's budget/realised rule
 
 
 def form_roles() -> dict[str, str]:
