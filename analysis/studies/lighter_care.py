@@ -256,6 +256,34 @@ def reading(table: pd.DataFrame, trends: pd.DataFrame) -> str:
     )
 
 
+CURVE_GRID = {"base_year": [2015, 2016, 2017], "sample": ["all", "balanced"],
+              "threshold": [20_000, 50_000, 100_000], "cluster": ["province", "municipality"],
+              "weighting": ["none", "population"]}
+
+
+def size_curve(panel: pd.DataFrame, draws: int = 9999, seed: int = 0):
+    """Large versus small growth in residential help per 100 under-18s over
+    :data:`CURVE_GRID` (:func:`analysis.designs.specification_curve.specification_curve`,
+    log scale, WCR wild bootstrap per specification)."""
+    from analysis.designs.specification_curve import specification_curve
+
+    return specification_curve(add_rates(panel), RESIDENTIAL_RATE, grid=CURVE_GRID,
+                               design="growth", log=True, draws=draws, seed=seed)
+
+
+def curve_reading(curve) -> str:
+    """The specification curve's headline and range in one sentence (generated)."""
+    s = curve.summary_table().iloc[0]
+    more = "more" if s.percent_headline_estimate > 0 else "less"
+    return (f"Large versus small (50,000): residential help per 100 under-18s grew "
+            f"{abs(s.percent_headline_estimate):.1f}% {more} in large municipalities since "
+            f"2015 (95% interval {s.percent_headline_ci_low:+.1f}% to "
+            f"{s.percent_headline_ci_high:+.1f}%, the widest over the clusters); over "
+            f"{int(s.estimated)} specifications from {s.percent_min_estimate:+.1f}% to "
+            f"{s.percent_max_estimate:+.1f}%, {100 * s.share_excluding_zero:.0f}% of the "
+            f"intervals excluding 0.")
+
+
 # --------------------------------------------------------------------------- 82966NED
 
 
@@ -309,6 +337,7 @@ class LighterCare:
         self.table, self.fits = intensity_table(self.data, draws=draws, seed=seed)
         self.paths = event_paths(self.data)
         self.windows = dose_windows(panel, draws=draws)
+        self.curve = size_curve(panel, draws=draws, seed=seed)
 
     def _skip(self) -> bool:
         if self.reason:
@@ -343,6 +372,15 @@ class LighterCare:
                    "wild_p", "per_iqr"]
         return self.windows[columns].round(4)
 
+    def show_curve(self) -> None:
+        """The specification curve of the large-versus-small growth in residential help."""
+        from analysis.reporting.style import show
+
+        if self._skip():
+            return
+        print(self.curve.summary())
+        show(self.curve.plot())
+
     def show_combined(self) -> pd.DataFrame | None:
         """82966NED's combinations of forms, 2015-2017."""
         if self._skip():
@@ -355,4 +393,4 @@ class LighterCare:
 
         if self.reason:
             return finding(f"Not estimated on this panel: {self.reason}.")
-        return finding(reading(self.table, self.trends))
+        return finding(reading(self.table, self.trends) + " " + curve_reading(self.curve))
