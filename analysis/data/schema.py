@@ -134,7 +134,14 @@ OUTCOMES: dict[str, Outcome] = {
 # Counts without a rate outcome in the panel: old-law youth care and AWBZ indications
 # (2011-2014) have no population beside them; they are summed across mergers like counts.
 EXTRA_COUNTS = ("youth_care_users_pre2015", "awbz_youth_indications")
-COUNTS = tuple(dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS]))
+# Municipalities' own budgets beside the realised amounts (x 1,000 euro; 83454NED, 84580NED),
+# summed across mergers like the realised amounts. Not the state's allocation.
+BUDGETS = ("youth_care_budget", "wmo_budget")
+# (budget, realised) pairs for the screening's budget/realised rule (analysis.data.screening)
+BUDGET_PAIRS = (("youth_care_budget", "youth_care_cost"), ("wmo_budget", "wmo_spending"))
+COUNTS = tuple(
+    dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS, *BUDGETS])
+)
 
 # CBS special values ("speciale tekens") and the v4 ValueAttribute codes. None may
 # ever become 0: the value becomes missing and the code is kept in a status column.

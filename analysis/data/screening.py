@@ -13,10 +13,9 @@ reason code (``<col>_status``)  the cell is flagged when
 ``screen:zero``                 it is exactly 0 while at least ``zero_share`` of its
                                 neighbours report a positive figure (or a budget of 0
                                 stands beside realised costs): "not reported"
-``screen:budget_without_...``   a declared (budget, realised) pair has one figure without
-``screen:realised_without_...`` the other where at least ``zero_share`` of the neighbours
-                                reporting the one report both (``pairs``; skipped while a
-                                column is absent)
+``screen:budget_without_...``   a declared (budget, realised) pair has a budget without the
+                                realised figure (``pairs``; skipped while a column is absent;
+                                a realised figure without a budget is never flagged)
 ``screen:pre_merger``           it is the last year of a municipality dissolving on
                                 1 January of the next year and lies below its own series
                                 by more than ``pre_merger_factor``
@@ -81,10 +80,7 @@ __all__ = [
 ]
 
 RAW_SUFFIX = "_raw"
-BUDGET_PAIRS = (  # the budget columns the StatLine panel reads (helper branch `forms`)
-    ("youth_care_budget", "youth_care_cost"),  # 83454NED: begroot beside gerealiseerd
-    ("wmo_budget", "wmo_spending"),  # 84580NED
-)
+BUDGET_PAIRS = schema.BUDGET_PAIRS  # 83454NED, 84580NED: begroot beside gerealiseerd
 SIDECAR_COLUMNS = ["municipality", "name", "year", "column", "raw_value", "reason",
                    "comparison", "ratio", "basis"]  # fmt: skip
 
@@ -117,7 +113,7 @@ class ScreeningSettings:
     """
 
     enabled: bool = True
-    columns: tuple[str, ...] = (*schema.COUNTS, *(b for b, _ in BUDGET_PAIRS))
+    columns: tuple[str, ...] = tuple(dict.fromkeys((*schema.COUNTS, *(b for b, _ in BUDGET_PAIRS))))
     cost_columns: tuple[str, ...] = (
         "youth_care_cost", "wmo_spending", "social_spending_keur",
         *(b for b, _ in BUDGET_PAIRS),

@@ -8,8 +8,8 @@ order of precedence (the first rule that fires names the cell):
 1. ``screen:power_of_ten``: the cell's deviation from its own series (after removing the
    year's movement of its neighbours) is a factor near 10^k, |k| >= 1;
 2. ``screen:zero``: exactly 0 where most neighbours of the year report a positive figure;
-3. ``screen:budget_without_realised`` / ``screen:realised_without_budget`` (declared pairs),
-   where at least ``zero_share`` of the units of the year reporting the one report both;
+3. ``screen:budget_without_realised`` (declared pairs; ``realised_without_budget`` is kept as a
+   code but never flagged: budgets are reported selectively);
 4. ``screen:pre_merger``: the last year of a municipality dissolving on 1 January of the
    next year, below its own series by more than a stated factor;
 5. ``screen:jump``: away from its own series by more than a stated factor;
@@ -139,17 +139,13 @@ def flag_column(
     if column in pairs:
         role, partner = pairs[column]
         other = frame[partner].astype(float)
-        alone = other.isna() | ((other == 0) & (role == "realised"))
-        # a partner is missing suspiciously only where most units of the year report both
-        # (no municipality reported a 2015 youth care budget: that says nothing of its costs)
-        n_both = ((value > 0) & (other > 0)).groupby(keys).transform("sum")
-        n_others = (value > 0).groupby(keys).transform("sum") - 1  # besides a lone cell
-        usual = n_both / n_others.where(n_others > 0)
-        reason = BUDGET_ONLY if role == "budget" else REALISED_ONLY
-        add((value > 0) & alone & (usual >= settings.zero_share), reason, usual,
-            pd.Series(np.nan, index=frame.index),
-            f"share of the units reporting {column} that year (same size class) that also "
-            f"report {partner}")  # fmt: skip
+        # Only a budget is judged by its partner. A realised figure without a budget is not
+        # implausible: municipalities report budgets selectively (no youth-care budget at
+        # all in 2015, 22 of 342 units in 2016), and flagging realised figures there would
+        # remove 340 real youth-care costs and 135 Wmo spending figures.
+        if role == "budget":
+            add((value > 0) & other.isna(), BUDGET_ONLY, other,
+                pd.Series(np.nan, index=frame.index), f"{partner} (the declared realised figure)")
         if role == "budget":  # a budget of exactly 0 beside realised costs: not reported
             add((value == 0) & (other > 0), ZERO, other, pd.Series(0.0, index=frame.index),
                 f"{partner} (realised) beside a budget of 0")  # fmt: skip

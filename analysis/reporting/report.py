@@ -88,6 +88,29 @@ SOURCE_OUTCOMES = {
 ALL_SOURCES = ("statline", "synthetic")
 
 
+def notebook_sources(path: Path) -> list[str] | None:
+    """The sources a notebook runs on (``metadata.decentralisation.sources``); None: all.
+
+    A real-data-only notebook (e.g. 10_lighter_care: the forms of youth care exist only
+    in the vendored StatLine bundle) names ``["statline"]``; the report leaves it out of
+    the other sections and says why (``metadata.decentralisation.why``).
+    """
+    meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    return meta.get("decentralisation", {}).get("sources")
+
+
+def runs_on(path: Path, source: str) -> bool:
+    """Whether the report executes notebook ``path`` for ``source``."""
+    sources = notebook_sources(path)
+    return sources is None or source in sources
+
+
+def _skipped(notebooks: Sequence[Path], source: str) -> list[tuple[str, str]]:
+    """``(name, why)`` of each notebook the report does not run for ``source``."""
+    return [(Path(p).stem, json.loads(Path(p).read_text(encoding="utf-8"))["metadata"]
+             ["decentralisation"].get("why", "")) for p in notebooks if not runs_on(p, source)]
+
+
 def default_outcomes(source: str) -> list[str]:
     """The outcomes a source's notebooks show when the ``outcomes`` parameter is None."""
     return list(SOURCE_OUTCOMES.get(source, SOURCE_OUTCOMES["synthetic"]))
@@ -142,6 +165,9 @@ def build_report(
     notebooks = list(notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS}")
+    source = parameters.get("source", "synthetic")
+    skipped = _skipped(notebooks, source)
+    notebooks = [n for n in notebooks if runs_on(n, source)]
     check_writable(out_dir, replaced=True)  # the old report is swapped out as a whole
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
@@ -153,17 +179,19 @@ def build_report(
         with contextlib.closing(runs):  # on an error, wait for running notebooks first
             # render each notebook as it finishes, while the others still run
             rendered = {source: _render(executed, staging) for source, executed in runs}
-        _write_section(staging, [rendered[Path(source)] for source in notebooks], parameters)
+        _write_section(staging, [rendered[Path(nb)] for nb in notebooks], parameters, skipped)
         replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
 
 
-def _write_section(folder: Path, pages: list[Page], parameters: dict) -> None:
+def _write_section(folder: Path, pages: list[Page], parameters: dict,
+                   skipped: Sequence[tuple[str, str]] = ()) -> None:
     """A source's index, its pages.json and the marker listing every file it wrote."""
-    (folder / "index.html").write_text(_index(pages, parameters), encoding="utf-8")
-    (folder / "pages.json").write_text(_pages_json(pages, parameters), encoding="utf-8")
+    (folder / "index.html").write_text(_index(pages, parameters, skipped), encoding="utf-8")
+    (folder / "pages.json").write_text(_pages_json(pages, parameters, skipped),
+                                       encoding="utf-8")
     _mark(folder)
 
 
@@ -203,13 +231,16 @@ def _render(executed: Path, staging: Path) -> Page:
     )
 
 
-def _pages_json(pages: list[Page], parameters: dict) -> str:
+def _pages_json(pages: list[Page], parameters: dict,
+                skipped: Sequence[tuple[str, str]] = ()) -> str:
     rows = [
         {"name": p.name, "title": p.title, "finding": p.finding, "figures": p.figures,
          "html": p.html.name, "thumbnail": p.thumbnail.name if p.thumbnail else None}
         for p in pages
     ]
-    return json.dumps({"parameters": parameters, "pages": rows}, indent=1) + "\n"
+    left_out = [{"name": name, "why": why} for name, why in skipped]
+    return json.dumps({"parameters": parameters, "pages": rows, "not_run": left_out},
+                      indent=1) + "\n"
 
 
 def build_full_report(
@@ -252,6 +283,7 @@ def build_full_report(
             Job(notebook, staging / source / notebook.name, settings[source])
             for notebook in reversed(notebooks)
             for source in sources
+            if runs_on(notebook, source)
         ]
         runs = execute_jobs(
             jobs, workers=workers, kernel=KERNEL, progress=progress, cache=cache
@@ -263,10 +295,11 @@ def build_full_report(
             }
         sections = []
         for source in sources:
-            pages = [rendered[source, notebook] for notebook in notebooks]
-            _write_section(staging / source, pages, settings[source])
+            pages = [rendered[source, nb] for nb in notebooks if runs_on(nb, source)]
+            skipped = _skipped(notebooks, source)
+            _write_section(staging / source, pages, settings[source], skipped)
             listed = json.loads((staging / source / "pages.json").read_text(encoding="utf-8"))
-            sections.append((source, listed["pages"], settings[source]))
+            sections.append((source, listed["pages"], settings[source], skipped))
         (staging / "index.html").write_text(_full_index(sections), encoding="utf-8")
         _mark(staging)
         replace_directory(staging, out_dir)
@@ -295,9 +328,15 @@ def _manifest_files(path: Path) -> list[dict]:
     return list(json.loads(path.read_text(encoding="utf-8")).get("files", {}).values())
 
 
-def _full_index(sections: list[tuple[str, list[dict], dict]]) -> str:
+def _not_run(skipped: Sequence[tuple[str, str]]) -> str:
+    """The notebooks a section leaves out, each with why (e.g. real data only)."""
+    return "".join(f"<p class=meta>Not run here: {html.escape(name)} ({html.escape(why)}).</p>"
+                   for name, why in skipped)
+
+
+def _full_index(sections: list[tuple[str, list[dict], dict, list]]) -> str:
     parts = []
-    for source, pages, parameters in sections:
+    for source, pages, parameters, skipped in sections:
         items = []
         for page in pages:
             figure = (f'<img src="{source}/figures/{page["thumbnail"]}" '
@@ -314,6 +353,7 @@ def _full_index(sections: list[tuple[str, list[dict], dict]]) -> str:
             f"{html.escape(source_banner(source))}</p><p class=meta>Parameters: "
             f"{html.escape(json.dumps(parameters))}</p>"
             f"{screening_html(source, parameters['boundary_year'])}{''.join(items)}"
+            f"{_not_run(skipped)}"
         )
     return _page("".join(parts))
 
@@ -355,7 +395,8 @@ def _finding(notebook: nbformat.NotebookNode) -> str:
     return found[-1] if found else ""
 
 
-def _index(pages: list[Page], parameters: dict) -> str:
+def _index(pages: list[Page], parameters: dict,
+           skipped: Sequence[tuple[str, str]] = ()) -> str:
     synthetic = parameters.get("source") == "synthetic"
     banner = (
         "SYNTHETIC DATA: every figure below comes from the embedded synthetic default, "
@@ -391,7 +432,7 @@ img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
 <p class="banner">{html.escape(banner)}</p>
 <p class=meta>Parameters: {params}</p>
 {flags}
-{"".join(items)}
+{"".join(items)}{_not_run(skipped)}
 </body></html>
 """
 

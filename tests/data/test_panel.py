@@ -93,6 +93,8 @@ def example_panel() -> pd.DataFrame:
                     "awbz_youth_indications": 10.0 * k,
                     "youth_care_cost": 400.0 * k,
                     "wmo_spending": 300.0 * k,
+                    "youth_care_budget": 380.0 * k,
+                    "wmo_budget": 310.0 * k,
                     "youth_population": round(pop * 0.25),
                     "population_15plus": round(pop * 0.8),
                 }

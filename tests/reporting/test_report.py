@@ -9,9 +9,16 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.data.ownership import MARKER, marker_bytes
-from analysis.reporting.report import FINDING_MIME, NOTEBOOKS, build_report, default_parameters
+from analysis.reporting.report import (
+    FINDING_MIME,
+    NOTEBOOKS,
+    build_report,
+    default_parameters,
+    runs_on,
+)
 
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SYNTHETIC = [n for n in ALL if runs_on(n, "synthetic")]  # 10, 11: real data only
 
 
 def stored_figure_count(path) -> int:
@@ -33,11 +40,13 @@ def report(tmp_path_factory):
 def test_every_notebook_has_a_page_a_title_and_a_finding_on_the_index(report):
     index = report.read_text()
     assert "SYNTHETIC DATA" in index
-    for notebook in ALL:
+    for notebook in SYNTHETIC:
         assert f'href="{notebook.stem}.html"' in index
         assert (report.parent / f"{notebook.stem}.html").is_file()
+    for notebook in set(ALL) - set(SYNTHETIC):
+        assert f"Not run here: {notebook.stem} (real data only" in index
     sections = re.findall(r"<section>.*?</section>", index, flags=re.S)
-    assert len(sections) == len(ALL)
+    assert len(sections) == len(SYNTHETIC)
     for section in sections:
         finding = re.search(r"</h2><p>(.*?)</p>", section, flags=re.S).group(1)
         assert len(finding) > 20, section
@@ -45,14 +54,14 @@ def test_every_notebook_has_a_page_a_title_and_a_finding_on_the_index(report):
 
 def test_each_page_contains_its_figures(report):
     index = report.read_text()
-    for notebook in ALL:
+    for notebook in SYNTHETIC:
         page = (report.parent / f"{notebook.stem}.html").read_text()
         figures = stored_figure_count(notebook)
         assert len(re.findall(r'<img[^>]*src="data:image/png;base64', page)) == figures
         if figures:
             assert (report.parent / "figures" / f"{notebook.stem}.png").is_file()
             assert f'src="figures/{notebook.stem}.png"' in index
-    assert sum(stored_figure_count(n) for n in ALL) >= len(ALL) - 1
+    assert sum(stored_figure_count(n) for n in SYNTHETIC) >= len(SYNTHETIC) - 1
 
 
 def test_each_notebook_declares_a_parameters_cell_and_a_finding():
@@ -85,6 +94,27 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
         )
     assert (out / "index.html").read_text() == "previous report"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == []
+
+
+def test_a_real_only_notebook_runs_only_in_the_real_section(tmp_path):
+    from analysis.reporting.report import build_full_report
+
+    for name, sources in (("00_any.ipynb", None), ("01_real.ipynb", ["statline"])):
+        nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), new_code_cell("1 + 1")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        if sources:
+            nb.metadata["decentralisation"] = {"sources": sources, "why": "real data only"}
+        nbformat.write(nb, tmp_path / name)
+    notebooks = [tmp_path / "00_any.ipynb", tmp_path / "01_real.ipynb"]
+    index = build_full_report(("statline", "synthetic"), out_dir=tmp_path / "r",
+                              notebooks=notebooks, workers=1)
+    text = index.read_text()
+    assert (index.parent / "statline" / "01_real.html").is_file()
+    assert not (index.parent / "synthetic" / "01_real.html").exists()
+    assert (index.parent / "synthetic" / "00_any.html").is_file()
+    assert text.count("Not run here: 01_real (real data only)") == 1
+    assert text.index("Not run here") > text.index("SYNTHETIC DATA")
 
 
 def test_one_report_has_a_real_and_a_synthetic_section(tmp_path):

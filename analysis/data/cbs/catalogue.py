@@ -47,6 +47,9 @@ class ColumnSpec:
     # A denominator CBS publishes only implicitly (a count beside its percentage):
     # value = measure / divide_by * scale, missing when either is missing or the share is 0.
     divide_by: str | None = None
+    # An exact 0 means "not reported" (a municipality's budget of 0 beside realised costs):
+    # missing with a status, never a 0 that a sum or a ratio would use.
+    zero_is_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,17 @@ def _from_csv(
 
 
 _YOUTH_TOTAL = {"VormenVanJeugdzorg": (_label("JZ Totaal jeugdzorg"),)}
+# 82972NED and 85098NED: CBS's five shares of the forms of youth care (no other dimension)
+_FORM_COLUMNS = tuple(
+    ColumnSpec(share, topic)
+    for share, topic in (
+        ("youth_help_in_kind_pct", "JongerenMetJeugdhulpInNatura_1"),
+        ("youth_help_residential_pct", "JongerenMetJeugdhMetVerblInNat_2"),
+        ("youth_protection_pct", "JongerenMetJeugdbescherming_3"),
+        ("protection_residential_pct", "JeugdbeschEnJeugdhMetVerblInNat_4"),
+        ("youth_probation_pct", "JongerenMetJeugdreclassering_5"),
+    )
+)
 
 
 def _youth_care(table: str, years: tuple[int, int | None], note: str) -> TableSpec:
@@ -305,10 +319,15 @@ _ENTRIES: tuple[TableSpec, ...] = (
     _from_csv(
         "83454NED",
         "Kosten jeugdzorg; gemeenten, 2015-",
-        (ColumnSpec("youth_care_cost", "GerealiseerdeKosten_2", _YOUTH_TOTAL),),
-        "Realised costs (GerealiseerdeKosten_2; budgeted: BegroteKosten_1). The region "
-        "dimension is called 'Regio' here, not 'RegioS'; municipalities that did not "
-        "report (many in 2015-2017) stay missing.",
+        (
+            ColumnSpec("youth_care_cost", "GerealiseerdeKosten_2", _YOUTH_TOTAL),
+            ColumnSpec("youth_care_budget", "BegroteKosten_1", _YOUTH_TOTAL,
+                       zero_is_missing=True),
+        ),
+        "Realised costs (GerealiseerdeKosten_2) and the municipality's own budget "
+        "(BegroteKosten_1; an exact 0 is 'not reported' and stays missing; not the state's "
+        "allocation). The region dimension is called 'Regio' here, not 'RegioS'; "
+        "municipalities that did not report (many in 2015-2017) stay missing.",
         unit="thousand euro (realised youth care costs in the year)",
         years=(2015, None),
         region_dim="Regio",
@@ -351,8 +370,15 @@ _ENTRIES: tuple[TableSpec, ...] = (
                 "GerealiseerdeUitgaven_3",
                 {"MaatwerkvoorzieningenType": (_label("Totaal"),)},
             ),
+            ColumnSpec(
+                "wmo_budget",
+                "BegroteUitgaven_1",
+                {"MaatwerkvoorzieningenType": (_label("Totaal"),)},
+                zero_is_missing=True,
+            ),
         ),
-        "Realised spending (GerealiseerdeUitgaven_3; budgeted: BegroteUitgaven_1).",
+        "Realised spending (GerealiseerdeUitgaven_3) and the municipality's own budget "
+        "(BegroteUitgaven_1; an exact 0 is 'not reported' and stays missing).",
         unit="thousand euro (realised Wmo spending in the year)",
         years=(2017, None),
     ),
@@ -384,20 +410,22 @@ _ENTRIES: tuple[TableSpec, ...] = (
     _from_csv(
         "82972NED",
         "Indicatoren jeugdzorg in natura; gemeenten, 2015-2020",
-        (ColumnSpec("youth_care_in_kind_pct", "JongerenMetJeugdhulpInNatura_1"),),
-        "Corrected: the topic is a percentage of young people, not a count. CBS also "
-        "publishes rows per municipal size class. Not a schema column, not fetched by "
-        "default.",
-        unit="percent of young people with youth care in kind",
+        _FORM_COLUMNS,
+        "Five percentages rounded to 0.1 with different bases (under 18; users of youth "
+        "help in kind; 12-22; see analysis.data.statline.forms). CBS also publishes rows "
+        "per municipal size class. The shares are fetched but not schema columns: the "
+        "vendored StatLine panel turns them into counts on its 0-22 youth population, "
+        "the live build lists them in columns_left_out. Not fetched by default.",
+        unit="percent (of the base each topic names; see analysis.data.statline.forms)",
         years=(2015, 2020),
         default=False,
     ),
     _from_csv(
         "85098NED",
         "Indicatoren jeugdzorg in natura; gemeenten, 2021-",
-        (ColumnSpec("youth_care_in_kind_pct", "JongerenMetJeugdhulpInNatura_1"),),
-        "The edition of 82972NED from 2021 on; not fetched by default.",
-        unit="percent of young people with youth care in kind",
+        _FORM_COLUMNS,
+        "The edition of 82972NED from 2021 on (the same topic keys); not fetched by default.",
+        unit="percent (of the base each topic names; see analysis.data.statline.forms)",
         years=(2021, None),
         default=False,
     ),

@@ -210,10 +210,18 @@ def table_columns(cached: CachedTable) -> pd.DataFrame:
     return out
 
 
+ZERO_NOT_REPORTED = "0 in the CBS table: not reported (left missing)"
+
+
 def _column(table: str, col: ColumnSpec, long: pd.DataFrame, resolved: dict) -> pd.DataFrame:
     """One panel column per municipality and year: a sum, or a count over its share."""
     if col.divide_by is None:
-        return _summed(table, col, col.measure, long, resolved)
+        summed = _summed(table, col, col.measure, long, resolved)
+        if col.zero_is_missing and len(summed):
+            zero = summed[col.column].astype(float) == 0
+            summed.loc[zero, _status(col.column)] = ZERO_NOT_REPORTED
+            summed.loc[zero, col.column] = np.nan
+        return summed
     keys = [schema.MUNICIPALITY, schema.YEAR]
     value, status = col.column, _status(col.column)
     count = _summed(table, col, col.measure, long, resolved)

@@ -20,6 +20,11 @@ Columns and their tables (yearly rows only; half-years and quarters never enter)
   (age ``15 jaar of ouder``; one table per year 2015-2017);
 * ``youth_care_cost`` (realised, x 1,000 euro; 83454NED, 2015-2023) and
   ``wmo_spending`` (realised, x 1,000 euro; 84580NED, 2017-2023);
+* ``youth_care_budget`` and ``wmo_budget``: the municipalities' own budgets beside them
+  (same tables and unit; an exact 0 is "not reported" and stays missing);
+* the forms of youth care (82972NED 2015-2020, 85098NED 2021-2023): five CBS shares
+  (in kind, residential, protection, protection with residence, probation; rounded to
+  0.1) and their counts on the 0-22 base, roles declared (:mod:`analysis.data.statline.forms`);
 * ``population`` (1 January): 03759ned M000352 from 2019; in 2015 and 2018 the CBS
   district maps' ``AANT_INW`` (``data/raw/district_map``, all 393 and 380
   municipalities); for 2016-2017 derived from a count beside its rate per 1,000
@@ -45,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import paths, schema
+from analysis.data.statline.forms import BUDGETS, budget_series, form_columns, form_roles
 from analysis.data.statline.population import (
     DERIVED_YEARS,
     FIRST_YEAR,
@@ -153,7 +159,7 @@ def build_statline_panel(
     >>> panel.query("municipality == 'GM0363' and year == 2019")["population"].item()
     862965.0
     >>> manifest["statline"]["n_regional_aggregates_left_out"]
-    330
+    426
     """
     from analysis.data.boundaries import load_boundary_history
     from analysis.data.build import verify_manifest
@@ -175,6 +181,8 @@ def build_statline_panel(
     population, routes = derive_population(reader, measured, district)
     columns[schema.POPULATION] = population
     columns[YOUTH_POPULATION] = youth_population(reader)
+    columns.update({column: budget_series(reader, column) for column in BUDGETS})
+    columns.update(form_columns(reader, columns[YOUTH_POPULATION]))
     panel = _assemble(columns, history)
     tolerant = PartialPopulationHistory(history)
     out = dict(manifest)
@@ -185,6 +193,7 @@ def build_statline_panel(
         source="statline",
         synthetic=False,
         label=LABEL,
+        roles=form_roles(),  # the form columns are not schema vocabulary: declared here
         tables=_tables_used(manifest),
         seams=seams,
         statline={
@@ -391,6 +400,10 @@ def _tables_used(manifest: dict) -> dict:
         for source in sources:
             used.setdefault(source.table, {"title": TABLE_TITLES[source.table], "columns": []})
             used[source.table]["columns"].append(column)
+    for column, source in BUDGETS.items():
+        used[source.table]["columns"].append(column)
+    for table in ("82972NED", "85098NED"):
+        used[table] = {"title": TABLE_TITLES[table], "columns": ["forms of youth care"]}
     for route in POPULATION_ROUTES:
         used.setdefault(route.count.table, {"title": TABLE_TITLES[route.count.table],
                                             "columns": []})  # fmt: skip
