@@ -58,9 +58,9 @@ def official_size_rows() -> pd.DataFrame:
 
 def test_forms_reproduce_cbs_size_class_rows(built):
     raw = built.unharmonised
-    # only years in which every municipality has a population (2015 from the district map,
-    # 2019-2023 from 03759ned; CBS publishes no size-class rows for 2015): in 2016-2018 the
-    # population is derived and partial, so a size class would miss some of its members
+    # only years in which every municipality has a population (2015 and 2018 from the
+    # district maps, 2019-2023 from 03759ned; CBS publishes no size-class rows for 2015): in
+    # 2016-2017 the population is derived and partial, so a size class would miss members
     sized = raw[raw["year"] >= 2015].groupby("year")["population"].apply(lambda s: s.notna().all())
     assert {2019, 2020, 2021, 2022, 2023} <= set(sized[sized].index)
     checked = {form.share: 0 for form in FORMS}
@@ -75,8 +75,11 @@ def test_forms_reproduce_cbs_size_class_rows(built):
         ours = year[form.count].sum() / year[form.base].sum() * 100
         assert ours == pytest.approx(row.official, abs=TOLERANCE.get(form.share, 0.2)), row
         checked[form.share] += 1
-    # five years x six classes: all of them for in kind, most for the others
-    assert checked["youth_help_in_kind_pct"] == 30 and min(checked.values()) >= 15, checked
+    # six classes in every fully sized year (2018 from the district map, 2019-2023): all of
+    # them for in kind, most for the others
+    years = [y for y in range(2016, 2024) if sized.get(y, False)]
+    assert checked["youth_help_in_kind_pct"] == 6 * len(years) == 36, checked
+    assert min(checked.values()) >= 15, checked
 
 
 def test_shares_are_cbs_figures_and_counts_apply_them_to_their_base(built):
