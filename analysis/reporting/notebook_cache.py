@@ -94,8 +94,16 @@ class NotebookCache:
 
     Examples
     --------
-    >>> cache = NotebookCache()  # doctest: +SKIP
-    >>> cache.restore(notebook, target, parameters)  # True: target written from the cache
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nbformat.write(nbformat.v4.new_notebook(), tmp / "nb.ipynb")
+    >>> cache, params = NotebookCache(tmp / "cache"), {"source": "synthetic"}
+    >>> cache.restore(tmp / "nb.ipynb", tmp / "out.ipynb", params, "python3")  # nothing stored
+    False
+    >>> cache.store(tmp / "nb.ipynb", tmp / "nb.ipynb", params, "python3")
+    >>> cache.restore(tmp / "nb.ipynb", tmp / "out.ipynb", params, "python3")  # inputs unchanged
+    True
     """
 
     folder: Path = field(default_factory=lambda: paths.PROCESSED / FOLDER)
