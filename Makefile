@@ -31,7 +31,7 @@ run: setup
 ## Set up, then run every test (unit, simulation studies, nbval on the notebooks), the
 ## docstring examples, lint, and build the docs site (warnings as errors, link check).
 test: setup doctest docs
-	$(BIN)/ruff check analysis tests benchmarks scripts
+	$(BIN)/ruff check analysis tests benchmarks scripts docs
 	$(BIN)/python -m pytest --nbval -m "slow or not slow" -p no:cacheprovider
 
 ## Every docstring example of the package, run as a doctest (about 25 s).
@@ -57,7 +57,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
 lint: setup
-	$(BIN)/ruff check analysis tests benchmarks
+	$(BIN)/ruff check analysis tests benchmarks scripts docs
 
 ## Re-resolve the pins after editing pyproject.toml; environment.yml follows the lock.
 lock:

@@ -82,7 +82,6 @@ def _gallery() -> None:
 def _modules() -> list[str]:
     names = ["analysis"]
     for info in pkgutil.walk_packages(analysis.__path__, "analysis."):
-        last = info.name.rsplit(".", 1)[-1]
         if info.name in _SKIP:
             continue
         names.append(info.name)

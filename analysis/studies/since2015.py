@@ -15,10 +15,11 @@ do support, and this module estimates:
   with the base year as reference);
 * **level gaps** (:func:`level_gap`): how far small municipalities' rate lies from
   large ones' in the same years (descriptive, year effects only);
-* **inherited caseload** (:func:`analysis.studies.prereform.add_inherited_caseload`): the 2014 old-law plus AWBZ
+* **inherited caseload**
+  (:func:`analysis.studies.prereform.add_inherited_caseload`): the 2014 old-law plus AWBZ
   youth caseload per 1,000 young people as a dose for post-2015 growth;
-* **pre-2015 trends** (:func:`analysis.studies.prereform.pre_reform_tests`): whether the large/small gap in the
-  old-law series was already moving before 2015.
+* **pre-2015 trends** (:func:`analysis.studies.prereform.pre_reform_tests`): whether the
+  large/small gap in the old-law series was already moving before 2015.
 
 Every table gives cluster-robust (CR1, municipality) intervals and the restricted wild
 cluster bootstrap by the 12 provinces (all 4,096 sign vectors enumerated), because
