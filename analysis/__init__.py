@@ -42,14 +42,21 @@ _EXPORTS: dict[str, str] = {
     "run_many": "analysis.designs.run_many",
     "staggered_did": "analysis.designs.staggered_did",
     "imputation_did": "analysis.designs.imputation",
-    # studies
+    # studies: the growth design, for data without a year before 2015
     "evaluate_mergers": "analysis.studies.mergers_evaluation",
+    "size_gap_table": "analysis.studies.since2015",
+    "growth_gap": "analysis.studies.since2015",
+    "growth_path": "analysis.studies.since2015",
+    "level_gap": "analysis.studies.since2015",
+    "complete_sizes": "analysis.studies.since2015",
+    "mark_size": "analysis.studies.since2015",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",
     "randomisation_inference": "analysis.inference.randomisation",
     "power": "analysis.inference.power",
     "EstimationResult": "analysis.results",
+    "side_by_side": "analysis.results",
 }
 
 __all__ = sorted(_EXPORTS)
