@@ -206,6 +206,12 @@ def prepare(
             f"missing column(s) {absent}: the input needs 'municipality' (GM code or CBS "
             f"name) and 'year' (found {', '.join(map(str, frame.columns))})"
         )
+    absent_roles = [c for c in roles if c != OTHERS and c not in frame.columns]
+    if absent_roles:
+        raise OwnDataError(
+            f"role for column(s) {absent_roles} not in the input: no such column (found "
+            f"{', '.join(map(str, frame.columns))}); check the spelling or --rename"
+        )
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
     decimal_comma = bool(frame.attrs.get("decimal_comma_possible"))
@@ -374,7 +380,22 @@ def _harmonise(frame, boundary_year, roles, rename, weight, history, baseline_ye
     out.attrs["columns_left_out"] = {**prepared.left_out, **out.attrs.get("columns_left_out", {})}
     out.attrs["rows_left_out"] = prepared.rows_left_out
     out.attrs["baseline_year"] = baseline_year
+    out.attrs["units_not_supplied"] = _not_supplied(out, history, boundary_year)
     return out, panel
+
+
+def _not_supplied(panel: pd.DataFrame, history, boundary_year: int) -> dict:
+    """Units of ``boundary_year`` that no input row covers: left out, and said so."""
+    units = sorted(set(history.municipalities_on(boundary_year)) - set(panel[MUNICIPALITY]))
+    if units:
+        warnings.warn(
+            f"{len(units)} municipalities of {boundary_year} left out: no row of the input "
+            f"covers them or any of their predecessors, e.g. {units[:_SHOWN]} (recorded in "
+            "the sidecar as units_not_supplied)",
+            OwnDataWarning,
+            stacklevel=4,
+        )
+    return {"count": len(units), "units": units}
 
 
 def build_own_panel(
@@ -434,6 +455,7 @@ def build_own_panel(
         corrections_ignored=panel.attrs.get("corrections_ignored", {}),
         columns_left_out=panel.attrs["columns_left_out"],
         rows_left_out=panel.attrs["rows_left_out"],
+        units_not_supplied=panel.attrs["units_not_supplied"],
         where=dict(where or {}),
         rename=dict(rename or {}),
     )
