@@ -302,7 +302,8 @@ def test_built_own_panel_is_read_back_and_never_rebuilt_silently(tmp_path, capsy
     panel = read_panel("csv", 2019, out_dir=out)
     assert panel.attrs["source"] == "csv" and len(panel) == 6
     source.write_text(source.read_text().replace("11350", "11351"))  # the input changed
-    with pytest.raises(FileNotFoundError, match="or built by other package code: run `python -m analysis"):
+    with pytest.raises(FileNotFoundError,
+                       match="or built by other package code: run `python -m analysis"):
         read_panel("csv", 2019, out_dir=out)
 
 
