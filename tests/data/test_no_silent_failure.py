@@ -56,3 +56,14 @@ def test_units_that_no_supplied_row_covers_are_left_out_with_a_note():
     note = panel.attrs["units_not_supplied"]
     assert note["count"] > 300 and "GM0034" in note["units"]
     assert any("no row of the input covers" in str(w.message) for w in caught)
+
+
+def test_run_help_and_run_agree_that_own_data_are_built_with_build(capsys):
+    from analysis.cli import build_parser
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    assert "csv" not in run.format_help() and "--input" not in run.format_help()
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "--source", "csv"])
+    assert stop.value.code == 2
+    assert "own data are built with `build --source csv --input FILE`" in capsys.readouterr().err

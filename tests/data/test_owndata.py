@@ -309,8 +309,10 @@ def test_built_own_panel_is_read_back_and_never_rebuilt_silently(tmp_path, capsy
 
 def test_run_refuses_own_data_with_a_pointer_to_build(tmp_path, capsys):
     argv = ["run", "--source", "csv", "--input", str(EXAMPLE), "--out-dir", str(tmp_path)]
-    assert main(argv) == 2
-    assert "run does not take --source csv: use `build --source csv`" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # run does not offer csv (nor --input): argparse
+        main(argv)
+    assert stop.value.code == 2
+    assert "own data are built with `build --source csv --input FILE`" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
