@@ -156,7 +156,8 @@ def _raise_unknown(unmatched: pd.DataFrame) -> None:
     if unmatched.empty:
         return
     shown = ", ".join(
-        f"{n!r} in {y}" for n, y in unmatched[["name", "year"]].head(_SHOWN).to_numpy()
+        f"{n!r} in {y} ({why})"
+        for n, y, why in unmatched[["name", "year", "why"]].head(_SHOWN).to_numpy()
     )
     more = f" and {len(unmatched) - _SHOWN} more" if len(unmatched) > _SHOWN else ""
     hint = (
