@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup run test test-fast lint lock bench report notebooks screenshot clean-processed
+.PHONY: setup run test test-fast lint lock bench report notebooks screenshot clean-processed docs doctest readme-findings
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,16 +28,36 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/python -m analysis run
 
-## Set up, then run every test (unit, simulation studies, nbval on the notebooks) and lint.
-test: setup
-	$(BIN)/ruff check analysis tests benchmarks
+## Set up, then run every test (unit, simulation studies, nbval on the notebooks), the
+## docstring examples, lint, and build the docs site (warnings as errors, link check).
+test: setup doctest docs
+	$(BIN)/ruff check analysis tests benchmarks scripts docs
 	$(BIN)/python -m pytest --nbval -m "slow or not slow" -p no:cacheprovider
+
+## Every docstring example of the package, run as a doctest (about 25 s).
+doctest: setup
+	$(BIN)/python -m pytest --doctest-modules analysis -q -p no:cacheprovider
+
+## The docs site into docs/_build/html (index: docs/_build/html/index.html). Sphinx with
+## -W --keep-going (warnings are errors) and nitpicky (every cross-reference must
+## resolve); notebooks are shown with their stored outputs, never re-executed. Then the
+## offline link check: every internal link and #anchor of the built pages must resolve.
+## External links are only listed (docs/_build/external_links.txt), NOT fetched: this
+## machine and CI reach no host but the package registries.
+docs: setup
+	rm -rf docs/_build
+	$(BIN)/python -m sphinx -b html -W --keep-going -n -q docs docs/_build/html
+	$(BIN)/python docs/check_links.py docs/_build/html
+
+## Rewrite the README's "What the real data say" section from the real panel's results.
+readme-findings: setup
+	$(BIN)/python scripts/readme_findings.py
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
 lint: setup
-	$(BIN)/ruff check analysis tests benchmarks
+	$(BIN)/ruff check analysis tests benchmarks scripts docs
 
 ## Re-resolve the pins after editing pyproject.toml; environment.yml follows the lock.
 lock:

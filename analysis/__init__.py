@@ -46,9 +46,15 @@ _EXPORTS: dict[str, str] = {
     "staggered_did": "analysis.designs.staggered_did",
     "imputation_did": "analysis.designs.imputation",
     "specification_curve": "analysis.designs.specification_curve",
-    # studies
+    # studies: the growth design, for data without a year before 2015
     "evaluate_mergers": "analysis.studies.mergers_evaluation",
     "level_gap_by_year": "analysis.studies.levels_by_year",
+    "size_gap_table": "analysis.studies.since2015",
+    "growth_gap": "analysis.studies.since2015",
+    "growth_path": "analysis.studies.since2015",
+    "level_gap": "analysis.studies.since2015",
+    "complete_sizes": "analysis.studies.since2015",
+    "mark_size": "analysis.studies.since2015",
     # inference and results
     "wild_cluster_bootstrap": "analysis.inference.wild_bootstrap",
     "honest_did": "analysis.inference.honest_did",
@@ -56,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "power": "analysis.inference.power",
     "fay_herriot": "analysis.inference.fay_herriot",
     "EstimationResult": "analysis.results",
+    "side_by_side": "analysis.results",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,6 +19,8 @@ from analysis.data.owndata_cli import add_own_data_options, build_from_args
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line instead of usage + message
+        if "invalid choice: 'csv'" in message:  # `run --source csv`: say where own data go
+            message += "; own data are built with `build --source csv --input FILE`"
         raise SystemExit(_fail(f"{self.prog}: {message} (see --help)"))
 
 
@@ -36,10 +38,13 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
 
     parser.add_argument(
         "--source",
-        choices=(["all"] if every_source else []) + [*SOURCES, "csv"],
+        # `run` summarises and reports the toolkit's own outcomes: own data (csv) is
+        # `build --source csv` only, so run neither offers it nor its options
+        choices=(["all"] if every_source else []) + [*SOURCES] + ([] if every_source else ["csv"]),
         default=None if every_source else "synthetic",
         help="synthetic default (no internet needed), CBS data from `fetch`, the real "
-        "CBS StatLine tables vendored in data/raw/statline, or your own CSV (--input)"
+        "CBS StatLine tables vendored in data/raw/statline"
+        + (", or your own CSV (--input)" if not every_source else "")
         + ("; all (default): statline and synthetic, one report (with --raw-dir, which "
            "is one source's folder, the default is synthetic)" if every_source else ""),
     )
@@ -60,7 +65,8 @@ def _add_panel_options(parser: argparse.ArgumentParser, every_source: bool = Fal
     parser.add_argument("--out-dir", type=Path, default=None, help="processed data folder")
     _add_choice_options(parser)
     add_screening_option(parser)
-    add_own_data_options(parser)
+    if not every_source:
+        add_own_data_options(parser)
 
 
 def add_screening_option(parser: argparse.ArgumentParser) -> None:
@@ -230,11 +236,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.reporting.summary import render_summary
 
     started = getattr(args, "started", time.monotonic())
-    if args.source == "csv":  # the summary and notebooks expect the toolkit's outcomes
-        raise ValueError(
-            "run does not take --source csv: use `build --source csv`, then "
-            "analysis.data.build.read_panel('csv', boundary_year) in Python"
-        )
     if args.source is None:  # a raw folder belongs to one source: the synthetic default
         args.source = "all" if args.raw_dir is None else "synthetic"
     out_dir = args.out_dir or paths.PROCESSED

@@ -21,7 +21,7 @@ Grammar accepted (one paragraph per event, lines separated by ``\\r\\n``)::
 A line that fits none of these (an unknown event kind, a counterpart outside an event)
 raises :class:`BoundaryParseError` naming the code, line number and text. Only prose
 notes (a sentence without any date or GM code, outside an event) are kept, in
-:attr:`BoundaryHistory.notes`; a lone ``.`` line (a CBS typo) is a paragraph break.
+``BoundaryHistory.notes``; a lone ``.`` line (a CBS typo) is a paragraph break.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.data import paths, schema
 from analysis.data.io import (
     file_lock,
+    package_sha256,
     sha256_bytes,
     sha256_file,
     sweep_temporaries,
@@ -311,7 +312,8 @@ def read_panel(
     if stale:
         if source == "csv":  # own data: only `build --source csv` knows the file and roles
             raise FileNotFoundError(
-                f"{path} is missing or older than its input: run `python -m analysis build "
+                f"{path} is missing, older than its input or built by other package code: "
+                "run `python -m analysis build "
                 f"--source csv --input FILE --boundary-year {boundary_year}` first"
             )
         # A notebook's output must not depend on whether this call built the panel: the
@@ -377,8 +379,11 @@ def read_current_panel(
 
 
 def _is_current(metadata: dict, source: str) -> bool:
+    """Same panel format, same package code, and (but for cbs) the same raw files."""
     if metadata.get("panel_format") != PANEL_FORMAT:
         return False
+    if metadata.get("package_sha256") != package_sha256():
+        return False  # the code that built it changed: the panel may differ
     if source == "cbs":
         return True  # CBS raw files are checked against their manifests when built
     if source == "csv":  # own data: current while the input file is unchanged
@@ -403,6 +408,7 @@ def _metadata(raw, panel, manifest, source, boundary_year, baseline_year) -> dic
     combined = panel.loc[panel["n_combined"] > 1, schema.MUNICIPALITY].nunique()
     return {
         "panel_format": PANEL_FORMAT,
+        "package_sha256": package_sha256(),  # the code that built it (_is_current)
         "source": source,
         "synthetic": bool(manifest.get("synthetic", False)),
         "label": manifest.get("label", "CBS StatLine (Bron: CBS)"),

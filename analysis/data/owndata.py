@@ -161,7 +161,8 @@ def _raise_unknown(unmatched: pd.DataFrame) -> None:
     if unmatched.empty:
         return
     shown = ", ".join(
-        f"{n!r} in {y}" for n, y in unmatched[["name", "year"]].head(_SHOWN).to_numpy()
+        f"{n!r} in {y} ({why})"
+        for n, y, why in unmatched[["name", "year", "why"]].head(_SHOWN).to_numpy()
     )
     more = f" and {len(unmatched) - _SHOWN} more" if len(unmatched) > _SHOWN else ""
     hint = (
@@ -214,6 +215,12 @@ def prepare(
         raise OwnDataError(
             f"missing column(s) {absent}: the input needs 'municipality' (GM code or CBS "
             f"name) and 'year' (found {', '.join(map(str, frame.columns))})"
+        )
+    absent_roles = [c for c in roles if c != OTHERS and c not in frame.columns]
+    if absent_roles:
+        raise OwnDataError(
+            f"role for column(s) {absent_roles} not in the input: no such column (found "
+            f"{', '.join(map(str, frame.columns))}); check the spelling or --rename"
         )
     years = _years(frame)
     _check_years(years, frame, history, boundary_year)
@@ -459,7 +466,22 @@ def _harmonise(
     out.attrs["rows_left_out"] = prepared.rows_left_out
     out.attrs["baseline_year"] = baseline_year
     out.attrs["screening"] = screened.record
+    out.attrs["units_not_supplied"] = _not_supplied(out, history, boundary_year)
     return out, panel
+
+
+def _not_supplied(panel: pd.DataFrame, history, boundary_year: int) -> dict:
+    """Units of ``boundary_year`` that no input row covers: left out, and said so."""
+    units = sorted(set(history.municipalities_on(boundary_year)) - set(panel[MUNICIPALITY]))
+    if units:
+        warnings.warn(
+            f"{len(units)} municipalities of {boundary_year} left out: no row of the input "
+            f"covers them or any of their predecessors, e.g. {units[:_SHOWN]} (recorded in "
+            "the sidecar as units_not_supplied)",
+            OwnDataWarning,
+            stacklevel=4,
+        )
+    return {"count": len(units), "units": units}
 
 
 def __getattr__(name: str):

@@ -75,6 +75,7 @@ def build_own_panel(
         corrections_ignored=panel.attrs.get("corrections_ignored", {}),
         columns_left_out=panel.attrs["columns_left_out"],
         rows_left_out=panel.attrs["rows_left_out"],
+        units_not_supplied=panel.attrs["units_not_supplied"],
         where=dict(where or {}),
         rename=dict(rename or {}),
         decimal=decimal,

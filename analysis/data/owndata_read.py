@@ -36,7 +36,9 @@ class OwnDataWarning(UserWarning):
 
 
 def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
-    """Read a tidy CSV (``,`` or ``;``) as text, or a StatLine export, for :func:`panel_from_frame`.
+    """Read a tidy CSV (``,`` or ``;``) as text, or a StatLine export.
+
+    The frame is what :func:`analysis.panel_from_frame` takes.
 
     A file whose header has ``ID`` and a region column (``RegioS``, ``Regiokenmerken``)
     is a StatLine export: its region labels become ``municipality``, its yearly periods

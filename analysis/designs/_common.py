@@ -27,6 +27,13 @@ from analysis.inference.fe import FixedEffect
 from analysis.inference.linear import LinearFit, fit_linear
 from analysis.results import TABLE_COLUMNS, EstimationResult
 
+PANEL = "panel"  # baseline_year default: the panel's own (attrs["baseline_year"]), else 2014
+GROWTH_DESIGN = (
+    "the growth design identifies what such data can: analysis.size_gap_table(panel, "
+    "[outcome]) (growth since the first year, large versus small) and "
+    "analysis.growth_path(panel, outcome) (the gap year by year); see the guide "
+    "'Which design for which data'"
+)
 FEW_CLUSTERS = 40  # below this, cluster-robust t-tests over-reject (Cameron & Miller 2015)
 VCOV_TYPES = ("iid", "hetero", "cluster", "CR2", "driscoll_kraay")
 
@@ -295,6 +302,25 @@ def result_from_fit(
     )
 
 
+def panel_baseline(df: pd.DataFrame, baseline_year: int | str | None) -> int | None:
+    """``baseline_year`` as given, or for ``"panel"`` the panel's own (else 2014)."""
+    if baseline_year != PANEL:
+        return baseline_year  # type: ignore[return-value]
+    from analysis.data.schema import BASELINE_YEAR
+
+    return int(df.attrs.get("baseline_year", BASELINE_YEAR))
+
+
+def require_pre_period(data: pd.DataFrame, time: str, reform_year: int, design: str) -> None:
+    """Refuse data with no period before the reform, naming the design that can use them."""
+    first = data[time].min()
+    if pd.notna(first) and first >= reform_year:
+        raise ValueError(
+            f"{design}: no {time} before {reform_year} (the data start in {int(first)}), so "
+            f"nothing compares before with after the reform; {GROWTH_DESIGN}"
+        )
+
+
 def binary(series: pd.Series, name: str, design: str) -> pd.Series:
     """A 0/1 treatment indicator; errors when it is not binary or does not vary."""
     s = series.dropna()
@@ -334,8 +360,13 @@ def entity_constant(
     base = df.loc[df[time] == baseline_year].drop_duplicates(entity).set_index(entity)[column]
     missing = sorted(set(df[entity]) - set(base.dropna().index))
     if missing:
+        first = df[time].min()
+        hint = (
+            f"; the data start in {int(first)}: give baseline_year= a year they cover"
+            if first > baseline_year else ""
+        )
         raise ValueError(
             f"{design}: {column} is missing in baseline year {baseline_year} for "
-            f"{len(missing)} {entity}(s), e.g. {missing[:5]}"
+            f"{len(missing)} {entity}(s), e.g. {missing[:5]}{hint}"
         )
     return df[entity].map(base)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.data.schema import (
-    BASELINE_YEAR,
+    BASELINE_POPULATION,
     LARGE_THRESHOLD,
     MUNICIPALITY,
     POPULATION,
@@ -15,12 +15,15 @@ from analysis.data.schema import (
     YEAR,
 )
 from analysis.designs._common import (
+    PANEL,
     ClusterSpec,
     add_covariates,
     as_list,
     binary,
     entity_constant,
     estimate,
+    panel_baseline,
+    require_pre_period,
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
@@ -34,8 +37,8 @@ def did_2x2(
     time: str = YEAR,
     reform_year: int = REFORM_YEAR,
     size: str = POPULATION,
-    threshold: float = LARGE_THRESHOLD,
-    baseline_year: int | None = BASELINE_YEAR,
+    threshold: float | None = None,
+    baseline_year: int | str | None = PANEL,
     covariates: Sequence[str] | None = None,
     cluster: ClusterSpec = "entity",
     vcov: str | None = None,
@@ -52,6 +55,10 @@ def did_2x2(
     :func:`analysis.event_study` and :func:`analysis.placebo_in_time`) or when
     other things changed differently for large and small municipalities in 2015.
 
+    Data with no period before ``reform_year`` (e.g. a series that starts in 2016) are
+    refused with an error naming the growth design
+    (:func:`analysis.studies.since2015.size_gap_table`), which is what such data support.
+
     The model is pooled OLS with an intercept (Wooldridge's textbook form), so it
     also runs on repeated cross-sections (``entity=None``, e.g. ``kielmc``).
 
@@ -65,12 +72,16 @@ def did_2x2(
     df : DataFrame.
     outcome : outcome column.
     group : 0/1 column of the treated group. Default: ``size >= threshold`` in
-        ``baseline_year``, fixed per ``entity``.
+        ``baseline_year``, fixed per ``entity``; on a built panel (which has
+        ``baseline_population``) with its own baseline year, the panel's own size
+        groups (``baseline_population >= threshold``, as in ``large``).
     entity : unit column, or None for repeated cross-sections.
     time : period column; ``post`` is ``time >= reform_year``.
     reform_year : first post-reform period.
     size, threshold, baseline_year : how the default group is formed; a group
-        column that varies over time is also fixed at ``baseline_year``.
+        column that varies over time is also fixed at ``baseline_year``. Defaults: the
+        panel's own (``df.attrs["large_threshold"]``, ``df.attrs["baseline_year"]``, set
+        by every build), else 50,000 and 2014.
     covariates : extra regressors ("with covariates").
     cluster : cluster column(s); ``"entity"`` (default) clusters by unit.
     vcov : ``"cluster"``, ``"CR2"``, ``"hetero"``, ``"iid"`` or ``"driscoll_kraay"``.
@@ -97,8 +108,17 @@ def did_2x2(
         df, "did_2x2", outcome=outcome, numeric=[*covariates, size if group is None else group],
         ids=[entity, time], time=time, weights=weights,
     )
+    require_pre_period(data, time, reform_year, "did_2x2")
+    own_baseline = df.attrs.get("baseline_year")
+    baseline_year = panel_baseline(df, baseline_year)
+    if threshold is None:
+        threshold = float(df.attrs.get("large_threshold", LARGE_THRESHOLD))
     if group is None:
-        base = entity_constant(data, size, entity, "did_2x2", baseline_year, time)
+        own = (size == POPULATION and BASELINE_POPULATION in data
+               and own_baseline is not None and baseline_year == own_baseline
+               and data[BASELINE_POPULATION].notna().all())
+        base = (data[BASELINE_POPULATION] if own
+                else entity_constant(data, size, entity, "did_2x2", baseline_year, time))
         group = "large"
         data[group] = (base >= threshold).astype(float)
     else:

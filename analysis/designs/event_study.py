@@ -9,11 +9,14 @@ import pandas as pd
 
 from analysis.data.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 from analysis.designs._common import (
+    PANEL,
     ClusterSpec,
     add_covariates,
     as_list,
     entity_constant,
     estimate,
+    panel_baseline,
+    require_pre_period,
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
@@ -32,7 +35,7 @@ def event_study(
     reform_year: int = REFORM_YEAR,
     reference: int = BASELINE_YEAR,
     window: tuple[int, int] | None = None,
-    baseline_year: int | None = BASELINE_YEAR,
+    baseline_year: int | str | None = PANEL,
     covariates: Sequence[str] | None = None,
     cluster: ClusterSpec = "entity",
     vcov: str | None = None,
@@ -53,6 +56,11 @@ def event_study(
     Fails (and the test has little power to show it) when a pre-trend is small
     relative to the noise, or when something else changed with ``D`` in 2015.
 
+    Data with no period before ``reform_year`` (e.g. a series that starts in 2016) are
+    refused with an error naming the growth design
+    (:func:`analysis.studies.since2015.size_gap_table`,
+    :func:`analysis.studies.since2015.growth_path`), which is what such data support.
+
     Bad input is refused, and missing rows and singletons are handled, as in
     :func:`analysis.twfe`; ``time`` must hold whole numbers (years).
 
@@ -67,7 +75,9 @@ def event_study(
     window : ``(first, last)`` event times. Periods before ``first`` are binned
         into ``first`` and after ``last`` into ``last`` (binned end points).
         Default: every period gets its own coefficient.
-    baseline_year : year at which a time-varying ``treatment`` is fixed.
+    baseline_year : year at which a time-varying ``treatment`` is fixed; ``"panel"``
+        (default) is the panel's own baseline year (``df.attrs["baseline_year"]``, set by
+        every build), else 2014. None refuses a time-varying ``treatment``.
     covariates : time-varying controls.
     cluster, vcov, weights : as in :func:`analysis.twfe`.
 
@@ -100,6 +110,8 @@ def event_study(
             f"event_study: {time} must hold whole periods (years), found e.g. "
             f"{whole[whole != np.round(whole)][:3].tolist()}"
         )
+    require_pre_period(data, time, reform_year, "event_study")
+    baseline_year = panel_baseline(df, baseline_year)
     dose = entity_constant(data, treatment, entity, "event_study", baseline_year, time)
     dose = dose.astype(float)
     if dose.nunique(dropna=True) < 2:

@@ -7,13 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BASELINE_YEAR, INTENSITY, MUNICIPALITY, REFORM_YEAR, YEAR
+from analysis.data.schema import INTENSITY, MUNICIPALITY, REFORM_YEAR, YEAR
 from analysis.designs._common import (
+    PANEL,
     ClusterSpec,
     add_covariates,
     as_list,
     entity_constant,
     estimate,
+    panel_baseline,
+    require_pre_period,
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
@@ -26,7 +29,7 @@ def intensity_did(
     entity: str = MUNICIPALITY,
     time: str = YEAR,
     reform_year: int = REFORM_YEAR,
-    baseline_year: int | None = BASELINE_YEAR,
+    baseline_year: int | str | None = PANEL,
     covariates: Sequence[str] | None = None,
     bins: int = 5,
     cluster: ClusterSpec = "entity",
@@ -85,6 +88,8 @@ def intensity_did(
         df, "intensity_did", outcome=outcome, numeric=[dose, *covariates],
         ids=[entity, time], time=time, weights=weights,
     )
+    require_pre_period(data, time, reform_year, "intensity_did")
+    baseline_year = panel_baseline(df, baseline_year)
     d = entity_constant(data, dose, entity, "intensity_did", baseline_year, time).astype(float)
     unit_dose = d.groupby(data[entity]).first()
     if unit_dose.nunique() < 2:

@@ -29,7 +29,7 @@ def placebo_in_time(
     term: str | None = None,
     **design_kwargs: Any,
 ) -> pd.DataFrame:
-    """Re-run a design with fake reform years, using only the real pre-reform periods.
+    r"""Re-run a design with fake reform years, using only the real pre-reform periods.
 
     For each placebo year ``f`` the data are cut to periods before ``reform_year``
     and the design is run as if the reform had started in ``f``. Nothing happened
@@ -55,15 +55,16 @@ def placebo_in_time(
     reform_year : the real reform year; periods from it on are dropped.
     time : period column.
     term : the term to report; default the design's headline term.
-    **design_kwargs : passed to the design. ``baseline_year`` (default 2014 in the
+    \*\*design_kwargs : passed to the design. ``baseline_year`` (default 2014 in the
         designs) is kept: the group is fixed at the real baseline, inside the
         placebo sample.
 
     Returns
     -------
-    DataFrame, one row per placebo year: ``placebo_year, term, estimate, std_error,
-    p_value, ci_low, ci_high, n_obs, n_clusters, n_pre_periods, n_post_periods``;
-    ``attrs["notes"]`` holds the rows dropped and the designs' notes (once each).
+    DataFrame
+        One row per placebo year: ``placebo_year, term, estimate, std_error,
+        p_value, ci_low, ci_high, n_obs, n_clusters, n_pre_periods, n_post_periods``;
+        ``attrs["notes"]`` holds the rows dropped and the designs' notes (once each).
 
     Examples
     --------

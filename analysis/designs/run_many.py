@@ -59,7 +59,7 @@ def run_many(
     bootstrap_cluster: str | None = None,
     **design_kwargs: Any,
 ) -> pd.DataFrame:
-    """Run one design on many outcomes and adjust the p-values for multiplicity.
+    r"""Run one design on many outcomes and adjust the p-values for multiplicity.
 
     Every outcome is fitted separately with the same design and arguments; each
     (outcome, term) pair is one hypothesis ``term = 0``, and the family is all of
@@ -84,14 +84,15 @@ def run_many(
     bootstrap_weights : ``"rademacher"`` or ``"webb"``.
     seed : seed of the bootstrap draws.
     bootstrap_cluster : bootstrap cluster column; default each result's cluster.
-    **design_kwargs : passed to the design (``group=``, ``cluster=``, ``vcov=``, ...).
+    \*\*design_kwargs : passed to the design (``group=``, ``cluster=``, ``vcov=``, ...).
 
     Returns
     -------
-    DataFrame, one row per outcome and term: ``outcome, term, estimate, std_error,
-    p_value, ci_low, ci_high, n_obs, n_clusters, se_type``, then ``p_<method>`` for
-    each adjustment and, with the bootstrap, ``p_boot, p_romano_wolf``.
-    ``attrs["notes"]`` collects the designs' notes (once each).
+    DataFrame
+        One row per outcome and term: ``outcome, term, estimate, std_error,
+        p_value, ci_low, ci_high, n_obs, n_clusters, se_type``, then ``p_<method>`` for
+        each adjustment and, with the bootstrap, ``p_boot, p_romano_wolf``.
+        ``attrs["notes"]`` collects the designs' notes (once each).
 
     Examples
     --------

@@ -8,13 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.data.schema import BASELINE_YEAR, LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
+from analysis.data.schema import LARGE, MUNICIPALITY, REFORM_YEAR, YEAR
 from analysis.designs._common import (
+    PANEL,
     ClusterSpec,
     add_covariates,
     as_list,
     entity_constant,
     estimate,
+    panel_baseline,
+    require_pre_period,
 )
 from analysis.inference.checks import check_design_input
 from analysis.results import EstimationResult
@@ -29,7 +32,7 @@ def triple_diff(
     entity: str = MUNICIPALITY,
     time: str = YEAR,
     reform_year: int = REFORM_YEAR,
-    baseline_year: int | None = BASELINE_YEAR,
+    baseline_year: int | str | None = PANEL,
     covariates: Sequence[str] | None = None,
     cluster: ClusterSpec = "entity",
     vcov: str | None = None,
@@ -103,7 +106,8 @@ def triple_diff(
         ids=[entity, subgroup, time], time=time, weights=weights,
     )
     exposed_values = _exposed_values(data, subgroup, exposed)
-    dose = _group_per_entity(data, group, entity, time, baseline_year)
+    require_pre_period(data, time, reform_year, "triple_diff")
+    dose = _group_per_entity(data, group, entity, time, panel_baseline(df, baseline_year))
     e = data[subgroup].isin(exposed_values).astype(float)
     post = (data[time] >= reform_year).astype(float)
     if post.nunique() < 2:

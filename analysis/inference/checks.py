@@ -175,7 +175,8 @@ def check_design_input(
 
     Raises
     ------
-    KeyError, TypeError, ValueError as in the module's table.
+    KeyError, TypeError, ValueError
+        As in the module's table.
     """
     id_cols = list(dict.fromkeys(c for c in ids if c))
     numeric = list(numeric)

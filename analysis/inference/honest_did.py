@@ -51,7 +51,12 @@ class HonestDiDResult:
         refined by bisection between the grid values that bracket it; 0 when even the
         smallest grid value's interval contains 0; NaN when no grid value's does (the
         conclusion survives the whole grid) or the restriction was not run.
-    l_vec, alpha, notes : the parameter, the level and what the reader must know.
+    l_vec : numpy.ndarray
+        The parameter: weights on the post-period coefficients.
+    alpha : float
+        One minus the confidence level.
+    notes : list of str
+        What the reader must know.
     """
 
     table: pd.DataFrame

@@ -68,6 +68,6 @@ def wald_chi2(
 
 
 def no_joint_test(terms: Sequence[str], df: tuple[float, float], note: str) -> dict:
-    """The test dict of :meth:`EstimationResult.wald_test` when there is no joint test."""
+    """The test dict of :meth:`analysis.results.EstimationResult.wald_test` without a joint test."""
     return {"terms": list(terms), "statistic": np.nan, "df": df, "p_value": np.nan,
             "chi2": np.nan, "p_value_chi2": np.nan, "note": note}  # fmt: skip

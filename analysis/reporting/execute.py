@@ -56,6 +56,7 @@ def execute_notebooks(
     kernel: str = KERNEL,
     progress: bool = False,
     cache: NotebookCache | None = None,
+    failures: list[tuple[Path, Path, str]] | None = None,
 ) -> Iterator[tuple[Path, Path]]:
     """Execute each notebook into ``out_dir/<name>``; yield ``(source, executed)`` as each ends.
 
@@ -71,6 +72,9 @@ def execute_notebooks(
     cache
         Reuse a stored execution whose inputs are unchanged
         (:class:`~analysis.reporting.notebook_cache.NotebookCache`); None executes all.
+    failures
+        When given, a notebook that fails is appended as ``(source, target, message)``
+        and the others still run (and are yielded); without it the first failure raises.
 
     Raises
     ------
@@ -85,8 +89,14 @@ def execute_notebooks(
     ...     print(source.name, done)
     """
     jobs = [Job(Path(n), Path(out_dir) / Path(n).name, dict(parameters)) for n in notebooks]
-    for job in execute_jobs(jobs, workers=workers, kernel=kernel, progress=progress, cache=cache):
-        yield job.notebook, job.target
+    failed: list[tuple[Job, str]] | None = [] if failures is not None else None
+    try:
+        for job in execute_jobs(jobs, workers=workers, kernel=kernel, progress=progress,
+                                cache=cache, failures=failed):
+            yield job.notebook, job.target
+    finally:
+        if failures is not None:
+            failures += [(job.notebook, job.target, message) for job, message in failed or []]
 
 
 @dataclass(frozen=True)
@@ -105,13 +115,15 @@ def execute_jobs(
     kernel: str = KERNEL,
     progress: bool = False,
     cache: NotebookCache | None = None,
+    failures: list[tuple[Job, str]] | None = None,
 ) -> Iterator[Job]:
     """Execute notebooks with parameters of their own (e.g. two sources) in one pool.
 
     Jobs are started in the order given (put the longest first: two cores then end
     together), yielded as each ends; those ``cache`` holds with the same inputs are
     yielded first, without a kernel. Raises :class:`NotebookFailed` like
-    :func:`execute_notebooks`.
+    :func:`execute_notebooks`, unless ``failures`` is given: then each failed job is
+    appended as ``(job, message)`` and the others still run.
     """
     report = _Progress(len(jobs), progress)
     try:
@@ -126,8 +138,8 @@ def execute_jobs(
             else:
                 todo.append(job)
         workers = min(workers or available_cores(), len(todo))
-        runs = _one_by_one(todo, kernel, report) if workers <= 1 else _in_parallel(
-            todo, kernel, workers, report
+        runs = _one_by_one(todo, kernel, report, failures) if workers <= 1 else _in_parallel(
+            todo, kernel, workers, report, failures
         )
         for job in runs:
             if cache is not None:
@@ -141,14 +153,20 @@ def _on(job: Job) -> str:
     return str(job.parameters.get("source", ""))
 
 
-def _one_by_one(jobs, kernel, report) -> Iterator[Job]:
+def _one_by_one(jobs, kernel, report, failures=None) -> Iterator[Job]:
     for job in jobs:
-        seconds = run_notebook(job.notebook, job.target, dict(job.parameters), kernel)
+        try:
+            seconds = run_notebook(job.notebook, job.target, dict(job.parameters), kernel)
+        except NotebookFailed as exc:
+            if failures is None:
+                raise
+            failures.append((job, str(exc)))
+            continue
         report.done(job.notebook, seconds, on=_on(job))
         yield job
 
 
-def _in_parallel(jobs, kernel, workers, report) -> Iterator[Job]:
+def _in_parallel(jobs, kernel, workers, report, failures=None) -> Iterator[Job]:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
     try:
         pending: dict[Future, Job] = {
@@ -159,7 +177,14 @@ def _in_parallel(jobs, kernel, workers, report) -> Iterator[Job]:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: jobs.index(pending[f])):
                 job = pending.pop(future)
-                report.done(job.notebook, future.result(), on=_on(job))  # raises NotebookFailed
+                try:
+                    seconds = future.result()  # raises NotebookFailed
+                except NotebookFailed as exc:
+                    if failures is None:
+                        raise
+                    failures.append((job, str(exc)))
+                    continue
+                report.done(job.notebook, seconds, on=_on(job))
                 yield job
     finally:
         # on failure or interruption: start nothing new, let running notebooks end

@@ -34,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis.data import paths
-from analysis.data.io import write_bytes_atomic
+from analysis.data.io import files_sha256, package_sha256, write_bytes_atomic
 from analysis.data.ownership import claim
 
 __all__ = ["NotebookCache"]
@@ -53,21 +53,12 @@ def _digest(parts: Iterable[bytes]) -> str:
 
 def _files_digest(folders: Iterable[Path], pattern: str = "*") -> str:
     """Names (relative: a clone elsewhere has the same key) and contents of every file."""
-    files = sorted(
-        (f.name, str(p.relative_to(f)), p)
-        for f in folders
-        if f.is_dir()
-        for p in f.rglob(pattern)
-        if p.is_file() and "__pycache__" not in p.parts
-    )
-    return _digest(
-        part for top, rel, p in files for part in (f"{top}/{rel}".encode(), p.read_bytes())
-    )
+    return files_sha256(folders, pattern)
 
 
 @cache
 def _package_digest() -> str:
-    return _files_digest([PACKAGE], "*.py")
+    return package_sha256()
 
 
 @cache
@@ -94,8 +85,16 @@ class NotebookCache:
 
     Examples
     --------
-    >>> cache = NotebookCache()  # doctest: +SKIP
-    >>> cache.restore(notebook, target, parameters)  # True: target written from the cache
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nbformat.write(nbformat.v4.new_notebook(), tmp / "nb.ipynb")
+    >>> cache, params = NotebookCache(tmp / "cache"), {"source": "synthetic"}
+    >>> cache.restore(tmp / "nb.ipynb", tmp / "out.ipynb", params, "python3")  # nothing stored
+    False
+    >>> cache.store(tmp / "nb.ipynb", tmp / "nb.ipynb", params, "python3")
+    >>> cache.restore(tmp / "nb.ipynb", tmp / "out.ipynb", params, "python3")  # inputs unchanged
+    True
     """
 
     folder: Path = field(default_factory=lambda: paths.PROCESSED / FOLDER)

@@ -154,6 +154,11 @@ def build_report(
     cache : NotebookCache, optional
         Reuse executions whose inputs are unchanged (``run`` and ``report`` pass one).
 
+    Raises
+    ------
+    ReportIncomplete
+        After writing the report, when notebooks failed: each is a section saying why.
+
     Examples
     --------
     >>> index = build_report(default_parameters("synthetic"))  # doctest: +SKIP
@@ -171,19 +176,48 @@ def build_report(
     check_writable(out_dir, replaced=True)  # the old report is swapped out as a whole
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir.parent))
+    failures: list[tuple[Path, Path, str]] = []
     try:
         runs = execute_notebooks(
             notebooks, staging, parameters, workers=workers, kernel=KERNEL, progress=progress,
-            cache=cache,
+            cache=cache, failures=failures,
         )  # fmt: skip
         with contextlib.closing(runs):  # on an error, wait for running notebooks first
             # render each notebook as it finishes, while the others still run
             rendered = {source: _render(executed, staging) for source, executed in runs}
+        for source, target, message in failures:
+            rendered[Path(source)] = _failed_page(Path(source), target, message)
         _write_section(staging, [rendered[Path(nb)] for nb in notebooks], parameters, skipped)
         replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if failures:
+        raise ReportIncomplete(out_dir / "index.html", failures)
     return out_dir / "index.html"
+
+
+class ReportIncomplete(RuntimeError):
+    """The report was written, but these notebooks failed (each is a section saying why)."""
+
+    def __init__(self, index: Path, failures: list[tuple[Path, Path, str]]) -> None:
+        self.index, self.failures = index, failures
+        names = ", ".join(sorted({f"{t.parent.name}/{s.name}" if t.parent.name in ALL_SOURCES
+                                  else s.name for s, t, _ in failures}))
+        super().__init__(f"{len(failures)} notebook(s) failed: {names}; the report at {index} "
+                         "has the others and says why for each (" + failures[0][2] + ")")
+
+
+def _failed_page(notebook: Path, target: Path, message: str) -> Page:
+    """The section of a notebook that failed: its title and why, in place of its outputs."""
+    import nbformat
+
+    title = _title(nbformat.read(notebook, as_version=4), notebook.stem)
+    page = target.with_suffix(".html")
+    page.write_text(_page(f"<h2>{html.escape(title)}: FAILED</h2><p>This notebook failed, "
+                          f"so it shows nothing; the other notebooks of the report are "
+                          f"complete.</p><pre>{html.escape(message)}</pre>"), encoding="utf-8")
+    target.unlink(missing_ok=True)  # a half-executed notebook is not part of the report
+    return Page(notebook.stem, title, f"FAILED: {message}", 0, page, None)
 
 
 def _write_section(folder: Path, pages: list[Page], parameters: dict,
@@ -261,6 +295,9 @@ def build_full_report(
     the whole folder is swapped in at the end, so a failure leaves the old report.
     The notebooks of all sources share one pool of ``workers``, the highest-numbered
     (longest) first, and ``cache`` (see :func:`build_report`) skips unchanged ones.
+    A notebook that fails becomes a section saying why, the others are written, and
+    :class:`ReportIncomplete` (naming the failed ones) is raised once the report is in
+    place (as in :func:`build_report`).
 
     Examples
     --------
@@ -285,14 +322,18 @@ def build_full_report(
             for source in sources
             if runs_on(notebook, source)
         ]
+        failed: list = []
         runs = execute_jobs(
-            jobs, workers=workers, kernel=KERNEL, progress=progress, cache=cache
+            jobs, workers=workers, kernel=KERNEL, progress=progress, cache=cache, failures=failed
         )
         with contextlib.closing(runs):  # on an error, wait for running notebooks first
             rendered = {
                 (job.target.parent.name, job.notebook): _render(job.target, job.target.parent)
                 for job in runs
             }
+        failures = [(job.notebook, job.target, message) for job, message in failed]
+        for notebook, target, message in failures:
+            rendered[target.parent.name, notebook] = _failed_page(notebook, target, message)
         sections = []
         for source in sources:
             pages = [rendered[source, nb] for nb in notebooks if runs_on(nb, source)]
@@ -305,6 +346,8 @@ def build_full_report(
         replace_directory(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if failures:
+        raise ReportIncomplete(out_dir / "index.html", failures)
     return out_dir / "index.html"
 
 
@@ -502,6 +545,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 parameters, out_dir=getattr(args, "report_dir", None), progress=True,
                 cache=NotebookCache(),
             )  # fmt: skip
+    except ReportIncomplete as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        args.report_index = exc.index
+        return 2
     except NotebookFailed as exc:
         print(f"error: {exc}; no report was written", file=sys.stderr)
         return 2

@@ -15,10 +15,11 @@ do support, and this module estimates:
   with the base year as reference);
 * **level gaps** (:func:`level_gap`): how far small municipalities' rate lies from
   large ones' in the same years (descriptive, year effects only);
-* **inherited caseload** (:func:`add_inherited_caseload`): the 2014 old-law plus AWBZ
+* **inherited caseload**
+  (:func:`analysis.studies.prereform.add_inherited_caseload`): the 2014 old-law plus AWBZ
   youth caseload per 1,000 young people as a dose for post-2015 growth;
-* **pre-2015 trends** (:func:`pre_reform_tests`): whether the large/small gap in the
-  old-law series was already moving before 2015.
+* **pre-2015 trends** (:func:`analysis.studies.prereform.pre_reform_tests`): whether the
+  large/small gap in the old-law series was already moving before 2015.
 
 Every table gives cluster-robust (CR1, municipality) intervals and the restricted wild
 cluster bootstrap by the 12 provinces (all 4,096 sign vectors enumerated), because
@@ -346,15 +347,17 @@ def size_gap_table(
         (:func:`level_gap`, default group ``small``).
     threshold : inhabitants in the baseline year that make a municipality large.
     first_year : growth: the earliest base year; level: the first year compared.
-    log : growth or level on the log scale; ``percent`` columns then give
-        ``100 * (exp(b) - 1)`` and its wild-bootstrap interval.
+    log : bool
+        Growth or level on the log scale; the ``percent_*`` columns then give
+        ``100 * (exp(b) - 1)`` and its intervals.
 
     Returns
     -------
-    DataFrame, one row per outcome: ``outcome, design, group, base_year, last_year,
-    municipalities, in_group, estimate, std_error, ci_low, ci_high, p_value`` (CR1 by
-    municipality), ``wild_p, wild_ci_low, wild_ci_high`` (WCR by province) and
-    ``truth`` (the design on the synthetic true effects; level scale only).
+    DataFrame
+        One row per outcome: ``outcome, design, group, base_year, last_year,
+        municipalities, in_group, estimate, std_error, ci_low, ci_high, p_value`` (CR1 by
+        municipality), ``wild_p, wild_ci_low, wild_ci_high`` (WCR by province) and
+        ``truth`` (the design on the synthetic true effects; level scale only).
     """
     fit = DESIGNS[design]
     group = group or (schema.LARGE if design == "growth" else SMALL)

@@ -177,7 +177,10 @@ def plot_gaps(table: pd.DataFrame, panel: pd.DataFrame, title: str):
 
 
 def plot_growth_paths(paths: dict[str, EstimationResult], panel: pd.DataFrame, title: str):
-    """One panel per outcome: the :func:`growth_path` gap by calendar year, base year = 0."""
+    """One panel per outcome: the growth-path gap by calendar year, base year = 0.
+
+    The paths are :func:`analysis.studies.since2015.growth_path` results.
+    """
     import matplotlib.pyplot as plt
 
     from analysis.reporting.style import finish, honest_range, panel_title, year_axis

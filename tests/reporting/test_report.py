@@ -74,7 +74,9 @@ def test_each_notebook_declares_a_parameters_cell_and_a_finding():
         assert any(FINDING_MIME in o.get("data", {}) for o in outputs), notebook.name
 
 
-def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
+def test_a_failing_notebook_becomes_a_section_saying_why_and_the_rest_is_written(tmp_path):
+    from analysis.reporting.report import ReportIncomplete
+
     out = tmp_path / "report"
     out.mkdir()
     (out / "index.html").write_text("previous report")
@@ -88,11 +90,16 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
             "language": "python",
         }
         nbformat.write(nb, tmp_path / name)
-    with pytest.raises(Exception, match="ZeroDivisionError"):
+    with pytest.raises(ReportIncomplete, match=r"1 notebook\(s\) failed: 01_bad.ipynb; the "
+                                               r"report at .* has the others.*ZeroDivisionError"):
         build_report(
             {}, out_dir=out, notebooks=[tmp_path / "00_good.ipynb", tmp_path / "01_bad.ipynb"]
         )
-    assert (out / "index.html").read_text() == "previous report"
+    index = (out / "index.html").read_text()
+    assert 'href="00_good.html">Fine</a>' in index and 'href="01_bad.html">Broken</a>' in index
+    assert "FAILED: notebook 01_bad.ipynb failed in cell In [2]: ZeroDivisionError" in index
+    assert "ZeroDivisionError" in (out / "01_bad.html").read_text()
+    assert (out / "00_good.html").is_file() and not (out / "01_bad.ipynb").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == []
 
 

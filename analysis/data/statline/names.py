@@ -30,6 +30,7 @@ unmatched name with its years and, where it helps, the candidates and why they f
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -52,6 +53,20 @@ EXACT, RENAMED, QUALIFIER, FOLDED = "exact", "renamed", "qualifier", "folded"
 AGGREGATE = "aggregate"  # a regional grouping, not a municipality: no code
 OUTSIDE = "outside_lifetime"  # a municipal name, but its code did not exist that year
 UNMATCHED = "unmatched"
+
+# Names in common use that are not CBS's titles: suggested in the message, never matched
+# (a name is a key only as CBS writes it; see the docs' "Municipality names" page).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "den haag": ("'s-Gravenhage",),
+    "the hague": ("'s-Gravenhage",),
+    "s-gravenhage": ("'s-Gravenhage",),
+    "den bosch": ("'s-Hertogenbosch",),
+    "s-hertogenbosch": ("'s-Hertogenbosch",),
+    "hengelo": ("Hengelo (O.)",),
+    "bergen": ("Bergen (L.)", "Bergen (NH.)"),
+    "nuenen": ("Nuenen, Gerwen en Nederwetten",),
+    "sudwest fryslan": ("Súdwest-Fryslân",),
+}
 
 # A CBS regional grouping carries an upper-case type suffix without a dot: (JZ) youth-care
 # region, (AM) labour-market region, (SG) stadsgewest, (GA) agglomeration, (ZK) care office,
@@ -183,7 +198,18 @@ class _Index:
                 return None, UNMATCHED, f"ambiguous: {self._describe(found)} all existed"
         if exact:
             return None, OUTSIDE, f"{self._describe(exact)} did not exist on 1 January {year}"
-        return None, UNMATCHED, "no CBS municipality has this name"
+        close = self.suggest(name, year)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        return None, UNMATCHED, f"no CBS municipality has this name{hint}"
+
+    def suggest(self, name: str, year: int, n: int = 3) -> list[str]:
+        """CBS titles of the year close to ``name``: common aliases, then difflib's."""
+        titles = sorted({self.history.periods.loc[c, "name"] for c in self.alive(year)})
+        wanted = {_unqualified(a) for a in ALIASES.get(_fold(name).replace("'", "").strip(), ())}
+        alias = [t for t in titles if t in wanted or _unqualified(t) in wanted]
+        by_fold = {_fold(_unqualified(t)): t for t in titles} | {_fold(t): t for t in titles}
+        close = difflib.get_close_matches(_fold(name), list(by_fold), n=n, cutoff=0.75)
+        return list(dict.fromkeys([*alias, *(by_fold[c] for c in close)]))[:n]
 
     def _rename_chain(self, code: str) -> set[str]:
         seen, todo = {code}, [code]

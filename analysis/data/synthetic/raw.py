@@ -66,7 +66,8 @@ def write_synthetic_raw(
 
     Examples
     --------
-    >>> manifest = write_synthetic_raw("/tmp/synthetic-example", seed=1)  # doctest: +SKIP
+    >>> import tempfile
+    >>> manifest = write_synthetic_raw(f"{tempfile.mkdtemp()}/synthetic", seed=1)
     >>> manifest["synthetic"]
     True
     """
