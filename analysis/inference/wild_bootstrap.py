@@ -152,10 +152,6 @@ def _weights_matrix(kind: str, G: int, b: int, rng: np.random.Generator) -> np.n
     return (_SIGNS if kind == "rademacher" else WEBB)[_weight_codes(kind, G, b, rng)]
 
 
-def _enumeration(G: int) -> np.ndarray:
-    return _SIGNS[_enumeration_codes(G)]
-
-
 def _enumeration_codes(G: int) -> np.ndarray:
     codes = np.arange(2**G)[None, :] >> np.arange(G)[:, None]
     return (codes & 1).astype(np.uint8)

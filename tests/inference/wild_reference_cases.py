@@ -35,7 +35,9 @@ def grouped_panel(n_groups: int, per_group: int, years: int, seed: int) -> pd.Da
     """Units nested in groups (the clusters), a group-level treatment, unit weights."""
     rng = np.random.default_rng(seed)
     n = n_groups * per_group
-    df = pd.DataFrame({"unit": np.repeat(np.arange(n), years), "year": np.tile(np.arange(years), n)})
+    df = pd.DataFrame(
+        {"unit": np.repeat(np.arange(n), years), "year": np.tile(np.arange(years), n)}
+    )
     df["group"] = df["unit"] // per_group
     treated = rng.permutation(n_groups)[: n_groups // 2]
     df["d"] = df["group"].isin(treated) * (df["year"] >= years // 2).astype(float)
