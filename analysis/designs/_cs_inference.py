@@ -32,12 +32,22 @@ def multiplier_draws(n: int, draws: int, kind: str, seed: int | None) -> np.ndar
     """
     if kind not in MULTIPLIERS:
         raise ValueError(f"multiplier must be one of {MULTIPLIERS}, not {kind!r}")
-    bits = np.random.default_rng(seed).integers(0, 2**32, size=(draws, n), dtype=np.uint32)
+    bits = _uint32_bits(np.random.default_rng(seed), draws * n).reshape(draws, n)
     if kind == "rademacher":
-        return np.where(bits < np.uint32(2**31), np.float32(-1.0), np.float32(1.0))
+        values = np.array([1.0, -1.0], dtype=np.float32)  # bits < 2^31 -> -1
+        return values[(bits < np.uint32(2**31)).view(np.uint8)]
     p = (_SQRT5 + 1) / (2 * _SQRT5)  # Mammen: P(v = (1 - sqrt5)/2)
     low = bits < np.uint32(round(p * 2**32))
-    return np.where(low, np.float32((1 - _SQRT5) / 2), np.float32((1 + _SQRT5) / 2))
+    values = np.array([(1 + _SQRT5) / 2, (1 - _SQRT5) / 2], dtype=np.float32)
+    return values[low.view(np.uint8)]
+
+
+def _uint32_bits(rng: np.random.Generator, size: int) -> np.ndarray:
+    """The values of ``rng.integers(0, 2**32, size, dtype=np.uint32)``, read straight from
+    the bit generator: numpy fills full-range 32-bit integers with the low then the high
+    half of each 64-bit output (tests/designs/test_staggered_did.py checks the identity)."""
+    raw = rng.bit_generator.random_raw(-(-size // 2))
+    return raw.view(np.uint32)[:size]
 
 
 def cluster_sums(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:

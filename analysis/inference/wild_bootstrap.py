@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 MAX_DUMMIES = 500  # non-nested effects with more levels are projected out (approximation)
-_CHUNK_ELEMENTS = 2_000_000  # G x draws block held in memory at once
+_CHUNK_ELEMENTS = 2_000_000  # G x draws block of weights drawn at once (fixes the stream)
+_CACHE_ELEMENTS = 65_536  # G x draws float block multiplied at once (fits in L2)
 
 
 @dataclass
@@ -133,19 +134,27 @@ def _independent_columns(Z: np.ndarray, n_first: int) -> np.ndarray:
     return np.concatenate([np.arange(n_first), n_first + np.sort(piv[:rank])])
 
 
-def _weights_matrix(kind: str, G: int, b: int, rng: np.random.Generator) -> np.ndarray:
-    """G x b weights. Rademacher signs come from random bits (8 per random byte):
-    drawing them is otherwise the largest cost of a bootstrap at a few hundred clusters."""
+_SIGNS = np.array([-1.0, 1.0])
+
+
+def _weight_codes(kind: str, G: int, b: int, rng: np.random.Generator) -> np.ndarray:
+    """G x b uint8 codes of the weights (index into ``_SIGNS`` or ``WEBB``). Rademacher
+    signs come from random bits (8 per random byte): drawing them is otherwise the largest
+    cost of a bootstrap at a few hundred clusters."""
     if kind == "rademacher":
         raw = rng.integers(0, 256, size=-(-G * b // 8), dtype=np.uint8)
-        bits = np.unpackbits(raw, count=G * b).reshape(G, b)
-        return np.where(bits, 1.0, -1.0)
-    return WEBB[rng.integers(0, 6, size=(G, b), dtype=np.uint8)]
+        return np.unpackbits(raw, count=G * b).reshape(G, b)
+    return rng.integers(0, 6, size=(G, b), dtype=np.uint8)
 
 
-def _enumeration(G: int) -> np.ndarray:
+def _weights_matrix(kind: str, G: int, b: int, rng: np.random.Generator) -> np.ndarray:
+    """G x b weights, as drawn by the bootstrap from ``rng``."""
+    return (_SIGNS if kind == "rademacher" else WEBB)[_weight_codes(kind, G, b, rng)]
+
+
+def _enumeration_codes(G: int) -> np.ndarray:
     codes = np.arange(2**G)[None, :] >> np.arange(G)[:, None]
-    return (codes & 1).astype(float) * 2 - 1
+    return (codes & 1).astype(np.uint8)
 
 
 def _resolve_cluster(result: EstimationResult, cluster: str | None) -> tuple[np.ndarray, str]:
@@ -301,6 +310,8 @@ class _BootstrapCore:
     """Per-cluster pieces of the residualised system, linear in the null value r."""
 
     def __init__(self, Z, y, R, codes, G, K):
+        import scipy.sparse as sp
+
         n, k = Z.shape
         A = np.linalg.inv(Z.T @ Z)
         beta = A @ (Z.T @ y)
@@ -308,11 +319,11 @@ class _BootstrapCore:
         a = R @ A  # (k,)
         self.ssc = G / (G - 1) * (n - 1) / (n - K)
         self.codes, self.G = codes, G
+        # cluster sums as one sparse product (G x n indicator)
+        D = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(G, n))
 
         def per_cluster(M):
-            out = np.zeros((G, M.shape[1]))
-            np.add.at(out, codes, M)
-            return out
+            return np.asarray(D @ M)
 
         # unrestricted estimate and its CR1 standard error
         self.estimate = float(R @ beta)
@@ -326,6 +337,18 @@ class _BootstrapCore:
         self.S1 = per_cluster(Z * u1[:, None])
         self.c0, self.c1 = self.S0 @ a, self.S1 @ a
         self.W = per_cluster(Z * (Z @ a)[:, None]) @ A  # rows W_g' = a Z_g'Z_g A
+        self.Omega = self.W.T @ self.W
+
+    def _code_blocks(self, draws, weights, seed, enumerated):
+        """The weights as uint8 codes, in the blocks (and from the random calls) of the
+        original implementation, so every seed gives the same draws."""
+        if enumerated:
+            yield _enumeration_codes(self.G)
+            return
+        rng = np.random.default_rng(seed)
+        size = max(1, _CHUNK_ELEMENTS // self.G)
+        for s in range(0, draws, size):
+            yield _weight_codes(weights, self.G, min(size, draws - s), rng)
 
     def draw_statistics(
         self, draws: int, weights: str, seed: int | None, enumerated: bool,
@@ -335,40 +358,72 @@ class _BootstrapCore:
 
         With ``at`` the statistics are computed for the single null value ``r = at``
         only (half the work: no confidence interval needs the r-linear parts).
+
+        How. The bootstrap cluster scores are ``E_g = c_g v_g - W_g' P`` with ``P = S'v``,
+        so ``sum_g E_g^2 = sum_g c_g^2 v_g^2 - 2 (M'v)'P + P' (W'W) P`` with ``M = diag(c) W``.
+        Every draw therefore needs only the projections of its weight vector on the
+        columns of ``[c, S, M]`` (for each r-part): one matrix product ``H'V`` per block
+        of draws, done on column blocks that stay in cache, and k x k quadratic forms.
         """
-        G = self.G
-        if enumerated:
-            blocks = [_enumeration(G)]
-        else:
-            rng = np.random.default_rng(seed)
-            size = max(1, _CHUNK_ELEMENTS // G)
-            blocks = (
-                _weights_matrix(weights, G, min(size, draws - s), rng)
-                for s in range(0, draws, size)
-            )
-        parts: dict[str, list] = {k: [] for k in ("n0", "n1", "q0", "q1", "q2", "const")}
+        G, k = self.G, self.W.shape[1]
+        table = _SIGNS if weights == "rademacher" or enumerated else WEBB
+        squares = None if table is _SIGNS else table**2
         if at is not None:
             c, S = self.c0 + at * self.c1, self.S0 + at * self.S1
-            for V in blocks:
-                E = c[:, None] * V - self.W @ (S.T @ V)
-                parts["n0"].append(c @ V)
-                parts["q0"].append(np.einsum("gb,gb->b", E, E))
-                parts["const"].append(np.all(V == V[:1], axis=0))
-            n0, q0 = np.concatenate(parts["n0"]), np.concatenate(parts["q0"])
-            zero = np.zeros_like(n0)
-            return {"n0": n0, "n1": zero, "q0": q0, "q1": zero, "q2": zero, "at": at,
-                    "const": np.concatenate(parts["const"])}
-        for V in blocks:
-            parts["const"].append(np.all(V == V[:1], axis=0))
-            P0, P1 = self.S0.T @ V, self.S1.T @ V  # k x b
-            E0 = self.c0[:, None] * V - self.W @ P0
-            E1 = self.c1[:, None] * V - self.W @ P1
-            parts["n0"].append(self.c0 @ V)
-            parts["n1"].append(self.c1 @ V)
-            parts["q0"].append(np.einsum("gb,gb->b", E0, E0))
-            parts["q1"].append(np.einsum("gb,gb->b", E0, E1))
-            parts["q2"].append(np.einsum("gb,gb->b", E1, E1))
-        return {k: np.concatenate(v) for k, v in parts.items()}
+            H = np.column_stack([c, S, c[:, None] * self.W])
+            sq = (c * c)[None, :]
+        else:
+            H = np.column_stack([self.c0, self.c1, self.S0, self.S1,
+                                 self.c0[:, None] * self.W, self.c1[:, None] * self.W])
+            sq = np.vstack([self.c0**2, self.c0 * self.c1, self.c1**2])
+        if squares is None:  # a row of ones: sum_g v_g = +-G exactly for the constant draws
+            H = np.column_stack([H, np.ones(G)])
+        HT = np.ascontiguousarray(H.T)
+        sub = max(16, _CACHE_ELEMENTS // G)
+        n_parts = 1 if at is not None else 2
+        Y_parts, sq_parts, const_parts = [], [], []
+        for codes in self._code_blocks(draws, weights, seed, enumerated):
+            for s in range(0, codes.shape[1], sub):
+                block = codes[:, s:s + sub]
+                if squares is None:  # signs: 2 * bit - 1, exact and cheaper than a lookup
+                    V = block.astype(np.float64)
+                    V *= 2.0
+                    V -= 1.0
+                else:
+                    V = table[block]
+                Y_parts.append(HT @ V)
+                if squares is not None:
+                    sq_parts.append(sq @ squares[block])
+                if squares is not None:
+                    const_parts.append(block.min(axis=0) == block.max(axis=0))
+        Y = np.concatenate(Y_parts, axis=1)
+        const = np.abs(Y[-1]) == G if squares is None else np.concatenate(const_parts)
+        if squares is None:  # Rademacher: v_g^2 = 1
+            cc = np.broadcast_to(sq.sum(axis=1)[:, None], (sq.shape[0], Y.shape[1]))
+        else:
+            cc = np.concatenate(sq_parts, axis=1)
+        n = Y[:n_parts]
+        P = [Y[n_parts + i * k:n_parts + (i + 1) * k] for i in range(n_parts)]
+        m = [Y[n_parts + (n_parts + i) * k:n_parts + (n_parts + i + 1) * k]
+             for i in range(n_parts)]
+        OP = [self.Omega @ p for p in P]
+
+        def dot(x, z):
+            return np.einsum("ib,ib->b", x, z)
+
+        if at is not None:
+            q0 = cc[0] - 2 * dot(m[0], P[0]) + dot(P[0], OP[0])
+            zero = np.zeros_like(n[0])
+            return {"n0": n[0], "n1": zero, "q0": q0, "q1": zero, "q2": zero, "at": at,
+                    "const": const}
+        return {
+            "n0": n[0],
+            "n1": n[1],
+            "q0": cc[0] - 2 * dot(m[0], P[0]) + dot(P[0], OP[0]),
+            "q1": cc[1] - dot(m[0], P[1]) - dot(m[1], P[0]) + dot(P[0], OP[1]),
+            "q2": cc[2] - 2 * dot(m[1], P[1]) + dot(P[1], OP[1]),
+            "const": const,
+        }
 
     def t_boot(self, st: dict, r: float) -> np.ndarray:
         if "at" in st and r != st["at"]:

@@ -305,3 +305,23 @@ def test_dynamic_pretrend_test_uses_the_event_time_covariance(dr):
         np.sqrt(np.diag(V)), agg.table.set_index("term").loc[pt["terms"], "std_error"]
     )
     assert 0 < pt["p_value"] < 1
+
+
+@pytest.mark.parametrize("size", [1, 7, 3000 * 999])
+def test_multiplier_bits_are_numpys_full_range_uint32_integers(size):
+    # the multiplier draws read 32-bit values from the bit generator directly (faster);
+    # they must be exactly the stream of rng.integers(0, 2**32, dtype=uint32)
+    from analysis.designs._cs_inference import _uint32_bits
+
+    ref = np.random.default_rng(5).integers(0, 2**32, size=size, dtype=np.uint32)
+    assert np.array_equal(_uint32_bits(np.random.default_rng(5), size), ref)
+    for kind, low in (("rademacher", 2**31), ("mammen", None)):
+        v = multiplier_draws(size, 1, kind, seed=5)
+        if low is None:
+            p = (np.sqrt(5) + 1) / (2 * np.sqrt(5))
+            low = round(p * 2**32)
+            a, b = np.float32((1 - np.sqrt(5)) / 2), np.float32((1 + np.sqrt(5)) / 2)
+        else:
+            a, b = np.float32(-1.0), np.float32(1.0)
+        expected = np.where(ref < np.uint32(low), a, b).reshape(1, size)
+        assert v.dtype == np.float32 and np.array_equal(v, expected)
