@@ -303,6 +303,7 @@ def build_full_report(
     --------
     >>> index = build_full_report(("statline", "synthetic"))  # doctest: +SKIP
     """
+    from analysis.reporting import headline_summary
     from analysis.reporting.execute import Job, execute_jobs
 
     out_dir = Path(out_dir or paths.PROCESSED / "report")
@@ -341,7 +342,10 @@ def build_full_report(
             _write_section(staging / source, pages, settings[source], skipped)
             listed = json.loads((staging / source / "pages.json").read_text(encoding="utf-8"))
             sections.append((source, listed["pages"], settings[source], skipped))
-        (staging / "index.html").write_text(_full_index(sections), encoding="utf-8")
+        # the real sections lead with the robustness summary, computed once per build
+        summaries = {s: headline_summary.summary_html(s, boundary_year, staging / s)
+                     for s in sources if s != "synthetic"}
+        (staging / "index.html").write_text(_full_index(sections, summaries), encoding="utf-8")
         _mark(staging)
         replace_directory(staging, out_dir)
     finally:
@@ -377,7 +381,8 @@ def _not_run(skipped: Sequence[tuple[str, str]]) -> str:
                    for name, why in skipped)
 
 
-def _full_index(sections: list[tuple[str, list[dict], dict, list]]) -> str:
+def _full_index(sections: list[tuple[str, list[dict], dict, list]],
+                summaries: dict[str, str] | None = None) -> str:
     parts = []
     for source, pages, parameters, skipped in sections:
         items = []
@@ -393,7 +398,8 @@ def _full_index(sections: list[tuple[str, list[dict], dict, list]]) -> str:
         title = "REAL CBS DATA" if source != "synthetic" else "SYNTHETIC DATA"
         parts.append(
             f'<h2 id="{source}">{title}</h2><p class="banner {source}">'
-            f"{html.escape(source_banner(source))}</p><p class=meta>Parameters: "
+            f"{html.escape(source_banner(source))}</p>{(summaries or {}).get(source, '')}"
+            "<p class=meta>Parameters: "
             f"{html.escape(json.dumps(parameters))}</p>"
             f"{screening_html(source, parameters['boundary_year'])}{''.join(items)}"
             f"{_not_run(skipped)}"
