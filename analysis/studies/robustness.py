@@ -143,4 +143,20 @@ def grid_text(table: pd.DataFrame) -> str:
             "the clusters")
 
 
-__all__ = ["grid_text", "headline_table", "notebook_grid", "screening_flags"]
+
+def curve_rows(curves: Mapping[str, SpecificationCurve]) -> pd.DataFrame:
+    """Every specification of every outcome, one table with ``outcome, estimate, ci_low,
+    ci_high`` (in percent when the curve is on the log scale), as
+    :func:`analysis.reporting.readings.interval_sentences` takes for ``curve=``."""
+    frames = []
+    for outcome, curve in curves.items():
+        rows = curve.estimated
+        cols = (["percent_estimate", "percent_ci_low", "percent_ci_high"] if curve.log
+                else ["estimate", "ci_low", "ci_high"])
+        frames.append(pd.DataFrame({"outcome": outcome, "estimate": rows[cols[0]].to_numpy(),
+                                    "ci_low": rows[cols[1]].to_numpy(),
+                                    "ci_high": rows[cols[2]].to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__ = ["curve_rows", "grid_text", "headline_table", "notebook_grid", "screening_flags"]
