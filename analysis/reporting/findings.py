@@ -43,16 +43,58 @@ def readme_section(boundary_year: int = 2023) -> str:
         "definition across 2015, so nothing here is an effect of the reform: each line "
         "compares the growth of large (50,000 inhabitants or more) and small municipalities "
         "after the outcome's base year, on the log scale, with the 95% interval of the wild "
-        "cluster bootstrap by the 12 provinces (the widest honest one). p-values are per "
+        "cluster bootstrap by the 12 provinces. p-values are per "
         "outcome, not adjusted for the five comparisons (the notebook adds Holm, BH and "
         "Romano-Wolf).",
         "",
         plain_growth(table),
         "",
+        robustness_lines(boundary_year),
+        "",
         f"Sizes: {note}." if note else "",
         "Regenerate with `make readme-findings` (notebook `07_small_municipalities` "
         "has the full analysis).",
     ]).replace("\n\n\n", "\n\n")
+
+
+def robustness_lines(boundary_year: int = 2023) -> str:
+    """The same comparisons over a specification curve: the widest interval, and how many agree.
+
+    From :func:`analysis.reporting.headline_summary.headline_summary` (the table the real
+    report leads with): per outcome the headline's widest 95% interval over the cluster
+    choices (province, youth-care region, municipality) and the share of specifications
+    whose interval agrees in sign and excludes 0.
+    """
+    from analysis.reporting.headline_summary import headline_summary
+    from analysis.studies.robustness import grid_text
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = headline_summary("statline", boundary_year)
+    lines = [
+        "Robustness (the one-screen summary the real report leads with): the same comparison "
+        f"over a specification curve ({grid_text(table)}). The widest interval over the "
+        "cluster choices is the headline:"
+    ]
+    for row in table.to_dict("records"):
+        est, low, high = (row.get(f"percent_headline_{k}", 100 * row[f"headline_{k}"])
+                          for k in ("estimate", "ci_low", "ci_high"))
+        if est != est:  # NaN: nothing estimable
+            lines.append(f"- {row['outcome']}: no estimable headline.")
+            continue
+        lines.append(
+            f"- {row['outcome']}: {_pct(est)} (95% interval {_pct(low)} to {_pct(high)}, "
+            f"widest with clusters = {row['headline_cluster']}); "
+            f"{100 * row['share_agreeing_excluding_zero']:.0f}% of {row['estimated']} "
+            f"specifications agree in sign and exclude 0; {row['screening_flags']} screening "
+            "flags touch it."
+        )
+    return "\n".join(lines)
+
+
+def _pct(value: float) -> str:
+    # one decimal, but never a bound that rounds to a signed zero (-0.05 is not 0)
+    return f"{value:+.1f}%" if abs(value) >= 0.05 else f"{value:+.2f}%"
 
 
 def update_readme(readme: Path | None = None) -> bool:
