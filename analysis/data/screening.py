@@ -98,8 +98,9 @@ class ScreeningSettings:
         columns of :data:`BUDGET_PAIRS`.
     cost_columns : tuple of str
         Amounts the regional-booking rule applies to.
-    pairs : tuple of (budget, realised)
-        Declared pairs for the budget/realised rule; a pair with an absent column is skipped.
+    pairs : tuple
+        (budget, realised) column names: declared pairs for the budget/realised rule;
+        a pair with an absent column is skipped.
     jump_factor, power_tolerance, zero_share, pre_merger_factor, regional_factor : float
         See the module docstring (defaults 2.5, 1.25, 0.9, 1.5, 3.0).
     small_value : float

@@ -6,7 +6,7 @@ compared with and the ratio of the two. :func:`flag_column` applies them in a fi
 order of precedence (the first rule that fires names the cell):
 
 1. ``screen:power_of_ten``: the cell's deviation from its own series (after removing the
-   year's movement of its neighbours) is a factor near 10^k, |k| >= 1;
+   year's movement of its neighbours) is a factor near ``10^k``, ``|k| >= 1``;
 2. ``screen:zero``: exactly 0 where most neighbours of the year report a positive figure;
 3. ``screen:budget_without_realised`` (declared pairs; ``realised_without_budget`` is kept as a
    code but never flagged: budgets are reported selectively);

@@ -78,8 +78,8 @@ def source_panels(source: str = "statline", boundary_year: int = 2023) -> PanelB
     Panels are stored as the build stores them (``data/processed``, one file per
     options' tag); a screening other than the stored default panel's goes to
     ``data/processed/speccurve_screening_<choice>/``, so the panel the notebooks read is
-    never replaced. The youth-care region (CBS 83287NED, :func:`analysis.data.regions.
-    load_regions`) is added when the panel lacks it; sizes as
+    never replaced. The youth-care region (CBS 83287NED,
+    :func:`~analysis.data.regions.load_regions`) is added when the panel lacks it; sizes as
     :func:`analysis.studies.since2015.complete_sizes`.
     """
     from analysis.data.options import MISSING_PARTS

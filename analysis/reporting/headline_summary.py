@@ -19,7 +19,10 @@ SUMMARY_FILE = "summary.json"
 
 
 def headline_summary(source: str, boundary_year: int) -> pd.DataFrame:
-    """The :func:`headline_table` of a source's own outcomes on its built panels."""
+    """:func:`~analysis.studies.robustness.headline_table` of a source's own outcomes.
+
+    On its built panels (:func:`~analysis.designs.specification_curve.source_panels`).
+    """
     from analysis.designs.specification_curve import source_panels
     from analysis.reporting.report import default_outcomes
     from analysis.reporting.summary import outcomes_with_data

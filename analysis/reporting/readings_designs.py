@@ -179,8 +179,10 @@ def merger_finding(summary: pd.DataFrame, level: float = 0.05) -> str:
 def mde_sentence(mde: pd.DataFrame, estimates: pd.DataFrame | None = None) -> str:
     """The MDE per outcome and design, against the design's estimate where one is given.
 
-    ``mde`` is :meth:`SensitivityReport.mde_table`; ``estimates`` has ``outcome`` and
-    ``estimate`` (e.g. notebook 08's merger summary, headline estimator). An MDE above
+    ``mde`` is
+    :meth:`analysis.studies.sensitivity_report.SensitivityReport.mde_table`;
+    ``estimates`` has ``outcome`` and ``estimate`` (e.g. notebook 08's merger summary,
+    headline estimator). An MDE above
     the absolute estimate means the design could not reliably detect an effect of the
     size it estimated.
     """

@@ -65,14 +65,16 @@ def level_gap_by_year(
 
     Returns
     -------
-    DataFrame, one row per year with data: ``outcome, year, group, threshold,
-    reporting, reporting_group, reporting_rest, estimate, std_error, ci_low, ci_high,
-    p_value`` (CR1 by municipality: ``G/(G-1) (N-1)/(N-K)``, t(G-1), as Stata and R
-    fixest), ``wild_ci_low, wild_ci_high, wild_p`` (restricted wild cluster bootstrap
-    WCR11 by province, Rademacher), ``note`` (why a year has no gap), and with ``log``
-    the ``percent_`` columns. ``attrs``: ``equal_gaps`` (CR1 Wald test that the gap is
-    the same in every year), ``pooled`` (the one gap over all years: the same model
-    with one ``b``) and ``notes``.
+    DataFrame
+        One row per year with data: ``outcome``, ``year``, ``group``, ``threshold``,
+        ``reporting``, ``reporting_group``, ``reporting_rest``, ``estimate``,
+        ``std_error``, ``ci_low``, ``ci_high``, ``p_value`` (CR1 by municipality:
+        ``G/(G-1) (N-1)/(N-K)``, t(G-1), as Stata and R fixest), ``wild_ci_low``,
+        ``wild_ci_high``, ``wild_p`` (restricted wild cluster bootstrap WCR11 by
+        province, Rademacher), ``note`` (why a year has no gap), and with ``log`` the
+        ``percent_`` columns. ``attrs``: ``equal_gaps`` (CR1 Wald test that the gap is
+        the same in every year), ``pooled`` (the one gap over all years: the same model
+        with one ``b``) and ``notes``.
 
     Raises
     ------

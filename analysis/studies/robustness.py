@@ -1,7 +1,8 @@
 """The one-screen robustness summary: each outcome's headline read from its specification curve.
 
-Per outcome, :func:`headline_table` runs :func:`analysis.designs.specification_curve.
-specification_curve` on a grid small enough for a notebook run and keeps one row: the
+Per outcome, :func:`headline_table` runs
+:func:`~analysis.designs.specification_curve.specification_curve` on a grid small
+enough for a notebook run and keeps one row: the
 headline estimate (the default choices), its widest interval over the cluster choices,
 the share of specifications that agree with it in sign and exclude 0, the number of
 specifications, and how many cells of the outcome the screening flagged. The share is
@@ -77,7 +78,8 @@ def headline_table(
 
     Parameters
     ----------
-    panel : the panel or a :class:`PanelBuilder` (e.g. :func:`source_panels`).
+    panel : the panel or a :class:`PanelBuilder`
+        (e.g. :func:`~analysis.designs.specification_curve.source_panels`).
     outcomes : outcome columns; one without an estimable headline is a row whose
         estimate is missing.
     grid : the same grid for every outcome; None: :func:`notebook_grid` per outcome.

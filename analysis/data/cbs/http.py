@@ -184,7 +184,7 @@ def get(
     """GET ``url`` with retries; return the body as received and its parsed JSON.
 
     ``within`` is the base URL every request and redirect must stay under (default: the
-    scheme, host and port of ``url``); ``deadline`` a :func:`time.monotonic` time after
+    scheme, host and port of ``url``); ``deadline`` a ``time.monotonic()`` time after
     which the request stops (default: ``policy.deadline`` from now).
 
     Raises

@@ -73,7 +73,7 @@ class Form:
 
     @property
     def role(self) -> str:
-        """The share's harmonisation role: recomputed from the summed counts."""
+        """Harmonisation role of the share, recomputed from the summed counts."""
         return f"rate:{self.count}/{self.base}*100"
 
 
