@@ -43,7 +43,17 @@ MOVED: dict[str, tuple[str, ...]] = {
     "analysis.synthetic_descriptions": ("analysis.data.synthetic.descriptions",),
     "analysis.synthetic_geography": ("analysis.data.synthetic.geography",),
     "analysis.cbs": ("analysis.data.cbs",),
-    "analysis.statline": ("analysis.data.statline",),
+    "analysis.statline": ("analysis.data.cbs.exports",),
+    # the CBS source as one package: the API client under cbs.api, the CSV exports under
+    # cbs.exports (they were analysis.data.statline)
+    **{
+        f"analysis.data.cbs.{name}": (f"analysis.data.cbs.api.{name}",)
+        for name in (
+            "cache", "cli", "fetch", "http", "panel", "staging", "table_ids", "v3files",
+            "v4files",
+        )
+    },  # fmt: skip
+    "analysis.data.statline": ("analysis.data.cbs.exports",),
     **{
         f"analysis.{name}": (f"analysis.studies.{name}",)
         for name in (
@@ -56,17 +66,32 @@ MOVED: dict[str, tuple[str, ...]] = {
         for name in ("report", "execute", "style", "summary", "truth")
     },
 }
-_PACKAGES = ("analysis.cbs", "analysis.statline")  # their submodules moved with them
+# their submodules moved with them
+_PACKAGES = ("analysis.cbs", "analysis.statline", "analysis.data.statline")
 
 
-def new_location(old: str) -> tuple[str, ...] | None:
-    """The module(s) that hold what ``old`` held, or None when ``old`` did not move."""
+def _one_step(old: str) -> tuple[str, ...] | None:
     if old in MOVED:
         return MOVED[old]
     for package in _PACKAGES:
         if old.startswith(package + "."):
             return (MOVED[package][0] + old[len(package) :],)
     return None
+
+
+def new_location(old: str) -> tuple[str, ...] | None:
+    """The module(s) that hold what ``old`` held, or None when ``old`` did not move.
+
+    A path that moved twice (``analysis.cbs.fetch`` -> ``analysis.data.cbs.fetch`` ->
+    ``analysis.data.cbs.api.fetch``) resolves to where it is now, with one warning.
+    """
+    names = _one_step(old)
+    if names is None:
+        return None
+    resolved: list[str] = []
+    for name in names:
+        resolved.extend(new_location(name) or (name,))
+    return tuple(resolved)
 
 
 class _Forwarding(types.ModuleType):

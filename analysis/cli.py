@@ -147,7 +147,7 @@ def _extensions():
     """Sub-commands contributed by other modules (CBS fetch, report), when present."""
     hooks = []
     try:
-        from analysis.data.cbs.cli import add_fetch_parser
+        from analysis.data.cbs.api.cli import add_fetch_parser
 
         hooks.append(add_fetch_parser)
     except ImportError:

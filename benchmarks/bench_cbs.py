@@ -21,10 +21,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from cbs_server import CBSServer, stored_v4_table, v4_table  # noqa: E402
 
+from analysis.data.cbs.api.fetch import fetch_table  # noqa: E402
+from analysis.data.cbs.api.http import RetryPolicy  # noqa: E402
+from analysis.data.cbs.api.panel import build_cbs_panel  # noqa: E402
 from analysis.data.cbs.catalogue import CATALOGUE  # noqa: E402
-from analysis.data.cbs.fetch import fetch_table  # noqa: E402
-from analysis.data.cbs.http import RetryPolicy  # noqa: E402
-from analysis.data.cbs.panel import build_cbs_panel  # noqa: E402
 
 POLICY = RetryPolicy(attempts=2, backoff=0.01)
 SHARED = ROOT.parent / "shared" / "cbs" / "v4" / "03759ned"

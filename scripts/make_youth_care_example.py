@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis.data.boundaries import load_boundary_history  # noqa: E402
-from analysis.data.statline.names import match_municipalities  # noqa: E402
+from analysis.data.cbs.exports.names import match_municipalities  # noqa: E402
 
 RAW = ROOT / "data" / "raw" / "statline"
 OUT = ROOT / "data" / "examples" / "youth_care_2016_2022.csv"

@@ -38,9 +38,10 @@ def test_every_public_name_resolves_to_its_module():
 @pytest.mark.parametrize("old", sorted(_moved.MOVED))
 def test_an_old_module_path_still_imports_and_says_where_it_moved(old):
     sys.modules.pop(old, None)
-    with pytest.warns(FutureWarning, match=f"{old} moved to {_moved.MOVED[old][0]}"):
+    now = _moved.new_location(old)  # where it is now, even when it moved twice
+    with pytest.warns(FutureWarning, match=f"{old} moved to {now[0]}"):
         module = importlib.import_module(old)
-    new = [importlib.import_module(name) for name in _moved.MOVED[old]]
+    new = [importlib.import_module(name) for name in now]
     public = {n for m in new for n in getattr(m, "__all__", [])}
     for name in public:  # every public name of the new module(s), as the same object
         owner = next(m for m in new if hasattr(m, name))
@@ -57,13 +58,30 @@ def test_old_names_from_split_modules_and_moved_subpackages():
         from analysis.panel import add_rates, harmonise_to_boundaries, validate_panel
 
     from analysis.data.boundary_parser import KINDS as kinds
-    from analysis.data.cbs.fetch import fetch_table as fetch
+    from analysis.data.cbs.api.fetch import fetch_table as fetch
     from analysis.data.rates_and_sizes import add_rates as rates
 
     assert (KINDS, fetch_table, add_rates) == (kinds, fetch, rates)
     assert harmonise_to_boundaries is analysis.harmonise_to_boundaries
     assert validate_panel is analysis.validate_panel
     assert load_boundary_history is analysis.load_boundary_history
+
+
+@pytest.mark.parametrize(
+    ("old", "name", "now"),
+    [
+        ("analysis.cbs.fetch", "fetch_table", "analysis.data.cbs.api.fetch"),  # moved twice
+        ("analysis.data.cbs.v4files", "read_observations", "analysis.data.cbs.api.v4files"),
+        ("analysis.data.statline.reader", "read_statline_csv", "analysis.data.cbs.exports.reader"),
+        ("analysis.statline.names", "clean_name", "analysis.data.cbs.exports.names"),
+    ],
+)
+def test_a_submodule_of_a_moved_package_says_where_it_is_now(old, name, now):
+    sys.modules.pop(old, None)
+    with pytest.warns(FutureWarning, match=f"{old} moved to {now};") as caught:
+        module = importlib.import_module(old)
+    assert len([w for w in caught if w.category is FutureWarning]) == 1
+    assert getattr(module, name) is getattr(importlib.import_module(now), name)
 
 
 def test_a_name_that_never_existed_is_still_an_import_error():

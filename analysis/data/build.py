@@ -94,12 +94,12 @@ def load_raw_panel(source: str, raw_dir: Path | None = None):
         history = load_boundary_history(raw_dir / "codes-RegioS.json")
         return raw, history, manifest
     if source == "cbs":
-        from analysis.data.cbs.panel import build_cbs_panel  # the CBS client's table catalogue
+        from analysis.data.cbs.api.panel import build_cbs_panel  # the CBS client's table catalogue
 
         raw_dir = raw_dir or paths.CBS_RAW
         return build_cbs_panel(raw_dir)
     if source == "statline":
-        from analysis.data.statline.panel import build_statline_panel  # vendored real CBS tables
+        from analysis.data.cbs.exports.panel import build_statline_panel  # vendored real CBS tables
 
         return build_statline_panel(raw_dir or paths.STATLINE_RAW)
     raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")

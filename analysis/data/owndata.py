@@ -4,7 +4,7 @@ The input has one row per municipality and year, each year on its own boundaries
 
 * ``municipality``: a CBS code (``GM0363``) or a CBS municipality name (``Amsterdam``,
   ``Bergen (NH.)``), matched to the code that existed on 1 January of the row's year
-  through the boundary history (:mod:`analysis.data.statline.names`);
+  through the boundary history (:mod:`analysis.data.cbs.exports.names`);
 * ``year``: the year (an integer);
 * numeric columns. Empty fields and CBS signs (``.``, ``x``, ``-``, ``?``) become
   missing, never 0, and the sign is kept in ``<column>_status``.
@@ -17,7 +17,7 @@ sidecar); ``name`` and ``province`` come from the boundary history.
 
 A StatLine CSV export in the form the ``cbsodata`` client writes (``;``, labels,
 ``Perioden`` such as ``2016``) is recognised and read with
-:func:`analysis.data.statline.reader.read_statline_csv`; its topics (``Inwoners_1``) take
+:func:`analysis.data.cbs.exports.reader.read_statline_csv`; its topics (``Inwoners_1``) take
 roles like any column, and ``rename`` gives them panel names.
 """
 
@@ -126,7 +126,12 @@ def _codes(
     codes = text.where(is_code)
     dropped: list[str] = []
     if (~is_code).any():
-        from analysis.data.statline.names import AGGREGATE, OUTSIDE, UNMATCHED, match_municipalities
+        from analysis.data.cbs.exports.names import (
+            AGGREGATE,
+            OUTSIDE,
+            UNMATCHED,
+            match_municipalities,
+        )
 
         names = text[~is_code].fillna("")
         matched = match_municipalities(names, years[~is_code], history, errors="report")

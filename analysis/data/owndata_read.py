@@ -2,7 +2,7 @@
 
 :func:`read_own_csv` reads the file as text (``,`` or ``;``, UTF-8 with or without BOM);
 a ``cbsodata`` StatLine export is recognised by its header and read with
-:func:`analysis.data.statline.reader.read_statline_csv`. Numbers (decimal point or
+:func:`analysis.data.cbs.exports.reader.read_statline_csv`. Numbers (decimal point or
 comma, decided per file) are read by :mod:`analysis.data.owndata_numbers`;
 :mod:`analysis.data.owndata` takes the result to a harmonised panel.
 """
@@ -80,13 +80,13 @@ def read_own_csv(path: str | Path, *, year: int | None = None) -> pd.DataFrame:
 
 
 def _is_statline(header: list[str]) -> bool:
-    from analysis.data.statline.reader import REGION_COLUMNS
+    from analysis.data.cbs.exports.reader import REGION_COLUMNS
 
     return "ID" in header and any(c in header for c in REGION_COLUMNS)
 
 
 def _read_statline(path: Path, year: int | None) -> pd.DataFrame:
-    from analysis.data.statline.reader import read_statline_csv
+    from analysis.data.cbs.exports.reader import read_statline_csv
 
     table = read_statline_csv(path, year=year)
     if YEAR not in table:

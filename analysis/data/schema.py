@@ -40,7 +40,7 @@ SIGNED_TOTALS = (BUDGET_CHANGE,)
 POPULATION = "population"  # inhabitants on 1 January
 POPULATION_0_17 = "population_0_17"
 POPULATION_18_64 = "population_18_64"
-# Real StatLine panel (analysis.data.statline): young people aged 0-22, the reference of CBS's
+# Real StatLine panel (analysis.data.cbs.exports): young people aged 0-22, the reference of CBS's
 # youth care percentage, and inhabitants aged 15+ of the bijstand tables.
 YOUTH_POPULATION = "youth_population"
 POPULATION_15PLUS = "population_15plus"
@@ -96,7 +96,7 @@ OUTCOMES: dict[str, Outcome] = {
             "Social-domain spending",
             "euro per inhabitant",
         ),
-        # real StatLine panel (analysis.data.statline)
+        # real StatLine panel (analysis.data.cbs.exports)
         Outcome(
             "youth_care_per_1000_0_22",
             "youth_care_users",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import schema
-from analysis.data.cbs.v4files import (
+from analysis.data.cbs.api.v4files import (
     CBSFormatError,
     parse_period,
     read_codes,

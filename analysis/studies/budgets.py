@@ -4,7 +4,7 @@
 its **own budget** (begroting) beside the realised amount, x 1,000 euro. These are the
 municipalities' budgets, not the state's allocation to them (the integration and
 general-fund money is not in these tables). A budget of exactly 0 is "not reported" and
-missing (:mod:`analysis.data.statline.forms`).
+missing (:mod:`analysis.data.cbs.exports.forms`).
 
 * :func:`reporting` : who reports a budget, by size class and year (the selection);
 * :func:`overrun_by_size` : among municipalities reporting both, realised minus budgeted

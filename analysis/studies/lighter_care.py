@@ -2,7 +2,7 @@
 
 The reform promised that help close to home (youth help in kind without residence) would
 replace residential care, child protection and probation. On the real StatLine panel
-(:mod:`analysis.data.statline.forms`) this module gives
+(:mod:`analysis.data.cbs.exports.forms`) this module gives
 
 * :func:`form_trends`: each form by year and size class (aggregated as CBS aggregates:
   summed counts over summed bases), with **residential help per 100 young people**
@@ -44,7 +44,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.data import schema
-from analysis.data.statline.forms import FORMS, ROUNDING
+from analysis.data.cbs.exports.forms import FORMS, ROUNDING
 from analysis.designs.event_study import event_study
 from analysis.designs.intensity import intensity_did
 from analysis.inference.wild_bootstrap import wild_cluster_bootstrap
@@ -294,7 +294,7 @@ def combined_use(raw_dir=None) -> pd.DataFrame:
     municipalities that have that cell (``n_`` columns); ``edition_gap`` compares the
     table's total with the revised 84134NED over the same municipalities.
     """
-    from analysis.data.statline.forms import read_combined_use
+    from analysis.data.cbs.exports.forms import read_combined_use
 
     frame = read_combined_use(raw_dir)
     rows = []

@@ -21,6 +21,10 @@ from cbs_server import (
 
 from analysis.data import schema
 from analysis.data.cbs import catalogue
+from analysis.data.cbs.api.fetch import TITLE_PREFIX, fetch_table
+from analysis.data.cbs.api.http import RetryPolicy
+from analysis.data.cbs.api.panel import build_cbs_panel, cached_tables, stitch, table_columns
+from analysis.data.cbs.api.v4files import CBSFormatError
 from analysis.data.cbs.catalogue import (
     CATALOGUE,
     ColumnSpec,
@@ -29,10 +33,6 @@ from analysis.data.cbs.catalogue import (
     default_tables,
     spec_for,
 )
-from analysis.data.cbs.fetch import TITLE_PREFIX, fetch_table
-from analysis.data.cbs.http import RetryPolicy
-from analysis.data.cbs.panel import build_cbs_panel, cached_tables, stitch, table_columns
-from analysis.data.cbs.v4files import CBSFormatError
 from analysis.data.paths import RAW
 
 pytestmark = pytest.mark.network
@@ -132,7 +132,7 @@ def test_real_manifest_lists_every_csv_confirmed_table(shared_cbs):
 
 def test_every_count_has_a_default_table_except_spending():
     served = {c.column for t in default_tables() for c in CATALOGUE[t].columns}
-    # columns so far only the vendored StatLine bundle provides (analysis.data.statline)
+    # columns so far only the vendored StatLine bundle provides (analysis.data.cbs.exports)
     statline_only = {"youth_care_users_pre2015", "awbz_youth_indications", "youth_care_cost",
                      "wmo_spending", "youth_population", "population_15plus"}  # fmt: skip
     assert set(schema.COUNTS) - served - statline_only == {"social_spending_keur"}

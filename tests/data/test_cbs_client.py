@@ -7,11 +7,11 @@ import json
 import pytest
 from cbs_server import CBSServer, Reply, paged, v3_table, v4_table
 
-from analysis.data.cbs.cache import read_manifest, verify
-from analysis.data.cbs.fetch import Query, fetch_table
-from analysis.data.cbs.http import CBSHTTPError, CBSUnreachable, RetryPolicy
-from analysis.data.cbs.v3files import read_v3_observations
-from analysis.data.cbs.v4files import CBSFormatError, read_observations
+from analysis.data.cbs.api.cache import read_manifest, verify
+from analysis.data.cbs.api.fetch import Query, fetch_table
+from analysis.data.cbs.api.http import CBSHTTPError, CBSUnreachable, RetryPolicy
+from analysis.data.cbs.api.v3files import read_v3_observations
+from analysis.data.cbs.api.v4files import CBSFormatError, read_observations
 
 pytestmark = pytest.mark.network
 
@@ -306,7 +306,7 @@ def test_paged_helper_serves_empty_results(tmp_path):
 
 
 def test_total_prefers_the_plain_total_and_names_ambiguity():
-    from analysis.data.cbs.fetch import TOTAL, _pick
+    from analysis.data.cbs.api.fetch import TOTAL, _pick
 
     types = [("T001", "Totaal"), ("T002", "Totaal exclusief verblijf en opvang"), ("A1", "Hbh")]
     assert _pick("T", "code", TOTAL, types) == "T001"

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from analysis.data.cbs.v3files import read_v3_observations
-from analysis.data.cbs.v4files import CBSFormatError, parse_period, read_observations
+from analysis.data.cbs.api.v3files import read_v3_observations
+from analysis.data.cbs.api.v4files import CBSFormatError, parse_period, read_observations
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ from cbs_server import CBSServer, Reply
 from test_cbs_client import FAST, QUERY, _serve_v4
 
 from analysis.cli import main
-from analysis.data.cbs import fetch as fetch_module
-from analysis.data.cbs.fetch import PaginationError, Query, fetch_table
-from analysis.data.cbs.staging import MARKER, FetchStaging, sweep_orphans
+from analysis.data.cbs.api import fetch as fetch_module
+from analysis.data.cbs.api.fetch import PaginationError, Query, fetch_table
+from analysis.data.cbs.api.staging import MARKER, FetchStaging, sweep_orphans
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(60)]
 
@@ -133,8 +133,8 @@ def test_an_interrupted_fetch_removes_its_staging_folder(tmp_path, monkeypatch):
 
 KILLED_FETCH = """
 import sys
-from analysis.data.cbs.fetch import Query, fetch_table
-from analysis.data.cbs.http import RetryPolicy
+from analysis.data.cbs.api.fetch import Query, fetch_table
+from analysis.data.cbs.api.http import RetryPolicy
 query = Query("99991NED", "v4", from_year=2014, to_year=2016, measures=("M1", "M2"))
 fetch_table(query, sys.argv[1], base=sys.argv[2], policy=RetryPolicy(attempts=1, timeout=120))
 """

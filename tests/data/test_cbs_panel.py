@@ -33,12 +33,12 @@ from cbs_server import (
 
 from analysis.cli import main
 from analysis.data.build import build_panel
+from analysis.data.cbs.api.fetch import fetch_table
+from analysis.data.cbs.api.http import RetryPolicy
+from analysis.data.cbs.api.panel import NOT_FETCHED, CBSCacheError, build_cbs_panel
+from analysis.data.cbs.api.v3files import read_v3_observations
+from analysis.data.cbs.api.v4files import read_observations
 from analysis.data.cbs.catalogue import CATALOGUE
-from analysis.data.cbs.fetch import fetch_table
-from analysis.data.cbs.http import RetryPolicy
-from analysis.data.cbs.panel import NOT_FETCHED, CBSCacheError, build_cbs_panel
-from analysis.data.cbs.v3files import read_v3_observations
-from analysis.data.cbs.v4files import read_observations
 from analysis.designs.twfe import twfe
 
 pytestmark = pytest.mark.network

@@ -18,8 +18,8 @@ from cbs_server import CBSServer, Reply, v4_table
 from test_cbs_client import _codes, _observations
 
 from analysis.cli import main
-from analysis.data.cbs.fetch import Query, check_table_id, fetch_table
-from analysis.data.cbs.http import (
+from analysis.data.cbs.api.fetch import Query, check_table_id, fetch_table
+from analysis.data.cbs.api.http import (
     CBSLimitError,
     ForeignURLError,
     RetryPolicy,

@@ -7,8 +7,8 @@ import pytest
 
 import analysis
 from analysis.data.boundaries import load_boundary_history
+from analysis.data.cbs.exports.names import UnmatchedMunicipalityError, match_municipalities
 from analysis.data.owndata import DEFAULT_HISTORY, OwnDataError
-from analysis.data.statline.names import UnmatchedMunicipalityError, match_municipalities
 
 
 def _build(name: str, year: int = 2019):

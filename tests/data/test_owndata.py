@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT
 
 from analysis.cli import main
+from analysis.data.cbs.exports.names import is_regional_aggregate
 from analysis.data.owndata import OwnDataWarning, panel_from_frame
 from analysis.data.roles import RoleError
-from analysis.data.statline.names import is_regional_aggregate
 
 STATLINE = ROOT / "data" / "raw" / "statline" / "csv"
 EXAMPLE = ROOT / "data" / "examples" / "own_data.csv"

@@ -181,7 +181,7 @@ def test_replacing_a_folder_never_touches_a_sibling_named_like_its_backup(tmp_pa
 
 
 def test_a_users_partial_folder_in_a_fetch_cache_is_never_removed(tmp_path):
-    from analysis.data.cbs.staging import FetchStaging
+    from analysis.data.cbs.api.staging import FetchStaging
 
     target = tmp_path / "T1" / "v4-abc"
     mine = target.with_name("v4-abc.partial")

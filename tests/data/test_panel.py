@@ -88,7 +88,7 @@ def example_panel() -> pd.DataFrame:
                     "population": pop,
                     "population_0_17": round(pop * 0.2),
                     "population_18_64": round(pop * 0.6),
-                    # the real StatLine panel's vocabulary (analysis.data.statline)
+                    # the real StatLine panel's vocabulary (analysis.data.cbs.exports)
                     "youth_care_users_pre2015": 15.0 * k,
                     "awbz_youth_indications": 10.0 * k,
                     "youth_care_cost": 400.0 * k,

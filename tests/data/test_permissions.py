@@ -16,8 +16,8 @@ from cbs_server import CBSServer, v4_table
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.data.build import build_panel
-from analysis.data.cbs.fetch import Query, fetch_table
-from analysis.data.cbs.http import RetryPolicy
+from analysis.data.cbs.api.fetch import Query, fetch_table
+from analysis.data.cbs.api.http import RetryPolicy
 from analysis.data.io import current_umask, replace_directory, write_bytes_atomic
 from analysis.reporting.report import build_report
 

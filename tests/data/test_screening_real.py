@@ -17,9 +17,9 @@ from conftest import ROOT
 
 from analysis.data.boundaries import load_boundary_history
 from analysis.data.build import build_panel
+from analysis.data.cbs.exports.names import match_municipalities
+from analysis.data.cbs.exports.reader import read_statline_csv
 from analysis.data.rates_and_sizes import MissingBaselineWarning
-from analysis.data.statline.names import match_municipalities
-from analysis.data.statline.reader import read_statline_csv
 
 RAW = ROOT / "data" / "raw" / "statline"
 SIZE_ROWS = {

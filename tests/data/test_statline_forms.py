@@ -1,4 +1,4 @@
-"""Forms of youth care and budgets in the real StatLine panel (analysis.data.statline.forms).
+"""Forms of youth care and budgets in the real StatLine panel (analysis.data.cbs.exports.forms).
 
 Oracles: CBS's own size-class rows of 82972NED/85098NED (the forms aggregated by size
 class), the CSV cells themselves, and the sums of budget and realised amounts before and
@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT
 
 from analysis.data.build import build_panel
+from analysis.data.cbs.exports.forms import BUDGET_PAIRS, FORMS, ZERO_BUDGET
+from analysis.data.cbs.exports.reader import read_statline_csv
 from analysis.data.rates_and_sizes import MissingBaselineWarning
-from analysis.data.statline.forms import BUDGET_PAIRS, FORMS, ZERO_BUDGET
-from analysis.data.statline.reader import read_statline_csv
 
 RAW = ROOT / "data" / "raw" / "statline"
 SIZE_ROWS = {
@@ -123,7 +123,7 @@ def test_a_zero_budget_is_missing_with_its_reason(built):
 
 @pytest.fixture(scope="module")
 def history():
-    from analysis.data.statline.panel import build_statline_panel
+    from analysis.data.cbs.exports.panel import build_statline_panel
 
     return build_statline_panel(RAW)[1]
 

@@ -10,14 +10,14 @@ import pytest
 from conftest import ROOT
 
 from analysis.data.boundaries import load_boundary_history
-from analysis.data.statline.names import (
+from analysis.data.cbs.exports.names import (
     UnmatchedMunicipalityError,
     is_regional_aggregate,
     match_municipalities,
     municipality_codes,
 )
-from analysis.data.statline.reader import read_statline_csv
-from analysis.data.statline.tables import TABLE_YEAR
+from analysis.data.cbs.exports.reader import read_statline_csv
+from analysis.data.cbs.exports.tables import TABLE_YEAR
 
 RAW = ROOT / "data" / "raw" / "statline"
 TABLES = sorted(p.stem for p in (RAW / "csv").glob("*.csv"))

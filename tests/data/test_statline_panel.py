@@ -20,9 +20,9 @@ from conftest import ROOT, SHARED
 
 from analysis.data import schema
 from analysis.data.build import build_panel, verify_manifest
+from analysis.data.cbs.exports.names import match_municipalities
+from analysis.data.cbs.exports.reader import EMPTY, read_statline_csv
 from analysis.data.rates_and_sizes import MissingBaselineWarning
-from analysis.data.statline.names import match_municipalities
-from analysis.data.statline.reader import EMPTY, read_statline_csv
 
 RAW = ROOT / "data" / "raw" / "statline"
 OFFICIAL = {2011: 418, 2012: 415, 2013: 408, 2014: 403, 2015: 393, 2016: 390, 2017: 388,

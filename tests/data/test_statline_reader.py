@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from analysis.data.statline.reader import (
+from analysis.data.cbs.exports.reader import (
     EMPTY,
     StatLineFormatError,
     parse_period_label,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.data import schema
-from analysis.data.cbs.v4files import read_codes
+from analysis.data.cbs.api.v4files import read_codes
 from analysis.data.sources import read_v4_directory
 from analysis.data.synthetic.generator import (
     DEFAULT_OUTCOMES,

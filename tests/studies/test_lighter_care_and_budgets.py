@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 
 from analysis.data.build import build_panel
+from analysis.data.cbs.exports.reader import read_statline_csv
 from analysis.data.rates_and_sizes import MissingBaselineWarning
-from analysis.data.statline.reader import read_statline_csv
 from analysis.data.synthetic.generator import simulate_panel
 from analysis.studies import budgets, lighter_care
 from analysis.studies.since2015 import complete_sizes

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from analysis.data import schema
-from analysis.data.cbs.fetch import TITLE_PREFIX, Query
+from analysis.data.cbs.api.fetch import TITLE_PREFIX, Query
 from analysis.data.schema import POPULATION, POPULATION_0_17, POPULATION_18_64
 
 
@@ -412,11 +412,11 @@ _ENTRIES: tuple[TableSpec, ...] = (
         "Indicatoren jeugdzorg in natura; gemeenten, 2015-2020",
         _FORM_COLUMNS,
         "Five percentages rounded to 0.1 with different bases (under 18; users of youth "
-        "help in kind; 12-22; see analysis.data.statline.forms). CBS also publishes rows "
+        "help in kind; 12-22; see analysis.data.cbs.exports.forms). CBS also publishes rows "
         "per municipal size class. The shares are fetched but not schema columns: the "
         "vendored StatLine panel turns them into counts on its 0-22 youth population, "
         "the live build lists them in columns_left_out. Not fetched by default.",
-        unit="percent (of the base each topic names; see analysis.data.statline.forms)",
+        unit="percent (of the base each topic names; see analysis.data.cbs.exports.forms)",
         years=(2015, 2020),
         default=False,
     ),
@@ -425,7 +425,7 @@ _ENTRIES: tuple[TableSpec, ...] = (
         "Indicatoren jeugdzorg in natura; gemeenten, 2021-",
         _FORM_COLUMNS,
         "The edition of 82972NED from 2021 on (the same topic keys); not fetched by default.",
-        unit="percent (of the base each topic names; see analysis.data.statline.forms)",
+        unit="percent (of the base each topic names; see analysis.data.cbs.exports.forms)",
         years=(2021, None),
         default=False,
     ),

@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 from analysis.data import paths
-from analysis.data.cbs.catalogue import CATALOGUE, default_tables, spec_for
-from analysis.data.cbs.fetch import FetchResult, Query, fetch_table
-from analysis.data.cbs.http import (
+from analysis.data.cbs.api.fetch import FetchResult, Query, fetch_table
+from analysis.data.cbs.api.http import (
     API_VERSIONS,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_BYTES,
@@ -23,7 +22,8 @@ from analysis.data.cbs.http import (
     CBSUnreachable,
     RetryPolicy,
 )
-from analysis.data.cbs.v4files import CBSFormatError
+from analysis.data.cbs.api.v4files import CBSFormatError
+from analysis.data.cbs.catalogue import CATALOGUE, default_tables, spec_for
 from analysis.data.ownership import check_writable
 
 DEFAULT_FROM_YEAR = 2010  # five years before the 2015 reform

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.data.cbs.exports.names import clean_name
 from analysis.data.schema import CBS_SPECIAL_VALUES, STATUS_SUFFIX
-from analysis.data.statline.names import clean_name
 
 __all__ = ["StatLineFormatError", "parse_period_label", "read_statline_csv"]
 

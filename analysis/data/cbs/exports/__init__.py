@@ -1,4 +1,7 @@
-"""Real CBS StatLine tables in the ``cbsodata`` CSV form: reader, name mapping, panel.
+"""The vendored CBS StatLine CSV exports (``data/raw/statline``): reader, names, panel.
+
+Go here for the exports bundled with the repository, in the ``cbsodata`` CSV form
+(``build --source statline``); the live API client is :mod:`analysis.data.cbs.api`.
 
 * :func:`read_statline_csv`: one table (labels, ``;``, empty = missing with a status);
 * :func:`municipality_codes` / :func:`match_municipalities`: names to GM codes through the
@@ -7,14 +10,18 @@
   (``python -m analysis build --source statline``).
 """
 
-from analysis.data.statline.names import (
+from analysis.data.cbs.exports.names import (
     UnmatchedMunicipalityError,
     is_regional_aggregate,
     match_municipalities,
     municipality_codes,
 )
-from analysis.data.statline.panel import build_statline_panel
-from analysis.data.statline.reader import StatLineFormatError, parse_period_label, read_statline_csv
+from analysis.data.cbs.exports.panel import build_statline_panel
+from analysis.data.cbs.exports.reader import (
+    StatLineFormatError,
+    parse_period_label,
+    read_statline_csv,
+)
 
 __all__ = [
     "StatLineFormatError",

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.data.cbs.v4files import CBSFormatError, read_json
+from analysis.data.cbs.api.v4files import CBSFormatError, read_json
 from analysis.data.schema import CBS_SPECIAL_VALUES
 
 DIMENSION_TYPES = {"Dimension", "TimeDimension", "GeoDimension", "GeoDetail"}

@@ -24,7 +24,7 @@ Columns and their tables (yearly rows only; half-years and quarters never enter)
   (same tables and unit; an exact 0 is "not reported" and stays missing);
 * the forms of youth care (82972NED 2015-2020, 85098NED 2021-2023): five CBS shares
   (in kind, residential, protection, protection with residence, probation; rounded to
-  0.1) and their counts on the 0-22 base, roles declared (:mod:`analysis.data.statline.forms`);
+  0.1) and their counts on the 0-22 base, roles declared (:mod:`analysis.data.cbs.exports.forms`);
 * ``population`` (1 January): 03759ned M000352 from 2019; in 2015 and 2018 the CBS
   district maps' ``AANT_INW`` (``data/raw/district_map``, all 393 and 380
   municipalities); for 2016-2017 derived from a count beside its rate per 1,000
@@ -50,8 +50,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import paths, schema
-from analysis.data.statline.forms import BUDGETS, budget_series, form_columns, form_roles
-from analysis.data.statline.population import (
+from analysis.data.cbs.exports.forms import BUDGETS, budget_series, form_columns, form_roles
+from analysis.data.cbs.exports.population import (
     DERIVED_YEARS,
     FIRST_YEAR,
     LAST_YEAR,
@@ -62,7 +62,7 @@ from analysis.data.statline.population import (
     measured_population,
     youth_population,
 )
-from analysis.data.statline.tables import (
+from analysis.data.cbs.exports.tables import (
     AGE_15_PLUS,
     AWBZ_TOTAL,
     JZ_TOTAL,
@@ -150,7 +150,7 @@ def build_statline_panel(
     ------
     analysis.data.build.RawDataError
         When a vendored file is missing or differs from its manifest sha256.
-    analysis.data.statline.names.UnmatchedMunicipalityError
+    analysis.data.cbs.exports.names.UnmatchedMunicipalityError
         When a region label is neither a municipality of its year nor a known aggregate.
 
     Examples

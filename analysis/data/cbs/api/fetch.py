@@ -14,7 +14,7 @@ itself, or a cycle), when a page has no rows but links on, when the rows exceed 
 service's ``$count``, or, where the service gives no count, when they pass
 :data:`MAX_ROWS_WITHOUT_COUNT` or the pages pass :data:`MAX_PAGES`. A fetch that fails,
 is interrupted (Ctrl-C) or terminated (SIGTERM) removes its staging folder; one that was
-killed outright leaves it, and the next fetch removes it (``analysis.data.cbs.staging``).
+killed outright leaves it, and the next fetch removes it (``analysis.data.cbs.api.staging``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from urllib.parse import quote, urljoin
 import requests
 from tqdm import tqdm
 
-from analysis.data.cbs.cache import (
+from analysis.data.cbs.api.cache import (
     MANIFEST,
     CachedFile,
     Manifest,
@@ -40,10 +40,10 @@ from analysis.data.cbs.cache import (
     verify,
     write_manifest,
 )
-from analysis.data.cbs.http import CBSHTTPError, RetryPolicy, base_url, check_within, get
-from analysis.data.cbs.staging import FetchStaging, sigterm_as_exit, sweep_orphans
-from analysis.data.cbs.table_ids import check_table_id
-from analysis.data.cbs.v4files import CBSFormatError, parse_period
+from analysis.data.cbs.api.http import CBSHTTPError, RetryPolicy, base_url, check_within, get
+from analysis.data.cbs.api.staging import FetchStaging, sigterm_as_exit, sweep_orphans
+from analysis.data.cbs.api.table_ids import check_table_id
+from analysis.data.cbs.api.v4files import CBSFormatError, parse_period
 from analysis.data.io import replace_directory, sha256_bytes, write_bytes_atomic
 from analysis.data.ownership import MARKER as OWNED
 from analysis.data.ownership import check_writable, claim, marker_bytes

@@ -3,7 +3,7 @@
 A :class:`Source` names one table, one topic and the category labels that pin its other
 dimensions to their totals. :class:`TableReader` reads each table once: it keeps the
 yearly rows (never half-years or quarters), maps region labels to GM codes with
-:func:`analysis.data.statline.names.match_municipalities` and records what it could not
+:func:`analysis.data.cbs.exports.names.match_municipalities` and records what it could not
 place (regional aggregates; values for a municipality in a year it did not exist).
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis.data import schema
-from analysis.data.statline import names as nm
-from analysis.data.statline.reader import read_statline_csv
+from analysis.data.cbs.exports import names as nm
+from analysis.data.cbs.exports.reader import read_statline_csv
 
 if TYPE_CHECKING:
     from analysis.data.boundaries import BoundaryHistory

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3
 
-from analysis.data.cbs.v4files import CBSFormatError
+from analysis.data.cbs.api.v4files import CBSFormatError
 
 API_VERSIONS = ("v3", "v4")
 DEFAULT_BASE_URLS = {

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.data import schema
-from analysis.data.statline.tables import JZ_TOTAL, SPENDING_TOTAL, Source, TableReader
+from analysis.data.cbs.exports.tables import JZ_TOTAL, SPENDING_TOTAL, Source, TableReader
 
 FORM_TABLES = (("82972NED", (2015, 2020)), ("85098NED", (2021, 2023)))
 ROUNDING = 0.1  # CBS rounds every share of these tables to 0.1 percentage point
@@ -122,13 +122,13 @@ def form_columns(reader: TableReader, youth: pd.DataFrame) -> dict[str, pd.DataF
     """Every share and count column of :data:`FORMS` as ``municipality, year, value, status``.
 
     ``youth`` is the ``youth_population`` frame (0-22) of
-    :func:`analysis.data.statline.population.youth_population`.
+    :func:`analysis.data.cbs.exports.population.youth_population`.
 
     Examples
     --------
     >>> from pathlib import Path
     >>> from analysis.data.boundaries import load_boundary_history
-    >>> from analysis.data.statline.population import youth_population
+    >>> from analysis.data.cbs.exports.population import youth_population
     >>> raw = Path("data/raw/statline")
     >>> reader = TableReader(raw / "csv", load_boundary_history(raw / "03759ned/codes-RegioS.json"))
     >>> cols = form_columns(reader, youth_population(reader))

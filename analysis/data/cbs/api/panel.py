@@ -23,11 +23,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import paths, schema
-from analysis.data.cbs.cache import Manifest, latest_fetch, verify
+from analysis.data.cbs.api.cache import Manifest, latest_fetch, verify
+from analysis.data.cbs.api.fetch import TOTAL
+from analysis.data.cbs.api.v3files import read_v3_observations
+from analysis.data.cbs.api.v4files import (
+    CBSFormatError,
+    parse_period,
+    read_codes,
+    read_observations,
+)
 from analysis.data.cbs.catalogue import CATALOGUE, ColumnSpec, TableSpec
-from analysis.data.cbs.fetch import TOTAL
-from analysis.data.cbs.v3files import read_v3_observations
-from analysis.data.cbs.v4files import CBSFormatError, parse_period, read_codes, read_observations
 
 if TYPE_CHECKING:
     from analysis.data.boundaries import BoundaryHistory
@@ -160,7 +165,7 @@ def _latest_matching(table_dir: Path, spec: TableSpec | None) -> tuple[Path, Man
 
 
 def _read(directory: Path) -> Manifest | None:
-    from analysis.data.cbs.cache import read_manifest
+    from analysis.data.cbs.api.cache import read_manifest
 
     return read_manifest(directory) if directory.is_dir() else None
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import schema
-from analysis.data.statline.tables import (
+from analysis.data.cbs.exports.tables import (
     JZ_TOTAL,
     SPENDING_TOTAL,
     WMO_TOTAL,
@@ -151,7 +151,7 @@ def derive_population(
 
     Parameters
     ----------
-    reader : analysis.data.statline.tables.TableReader
+    reader : analysis.data.cbs.exports.tables.TableReader
         Reads the vendored tables the routes need.
     measured : pandas.DataFrame
         :func:`measured_population` (03759ned, 2019 onwards).
@@ -173,7 +173,7 @@ def derive_population(
     Examples
     --------
     >>> from analysis.data.boundaries import load_boundary_history
-    >>> from analysis.data.statline.tables import TableReader
+    >>> from analysis.data.cbs.exports.tables import TableReader
     >>> raw = Path("data/raw/statline")
     >>> reader = TableReader(raw / "csv", load_boundary_history(raw / "03759ned/codes-RegioS.json"))
     >>> population, routes = derive_population(reader, measured_population(raw / "03759ned"))
