@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     "merger_cohorts": "analysis.data.merger_cohorts",
     "harmonise_to_boundaries": "analysis.data.harmonise",
     "validate_panel": "analysis.data.validation",
-    "panel_from_frame": "analysis.data.owndata",
+    "panel_from_frame": "analysis.data.owndata.panel",
     "PanelOptions": "analysis.data.options",
     "load_regions": "analysis.data.regions",
     "load_risk_profile_2015": "analysis.data.risk_profile",

@@ -27,8 +27,13 @@ MOVED: dict[str, tuple[str, ...]] = {
     "analysis.merger_cohorts": ("analysis.data.merger_cohorts",),
     "analysis.build": ("analysis.data.build",),
     "analysis.roles": ("analysis.data.roles",),
-    "analysis.owndata_cli": ("analysis.data.owndata_cli",),
-    "analysis.owndata": ("analysis.data.owndata", "analysis.data.owndata_read"),
+    "analysis.owndata_cli": ("analysis.data.owndata.cli",),
+    "analysis.owndata": ("analysis.data.owndata.panel", "analysis.data.owndata.read"),
+    # own data as one package (analysis.data.owndata itself is now that package)
+    **{
+        f"analysis.data.owndata_{name}": (f"analysis.data.owndata.{name}",)
+        for name in ("read", "build", "cli", "numbers")
+    },
     "analysis.boundaries": ("analysis.data.boundaries", "analysis.data.boundary_parser"),
     "analysis.panel": (
         "analysis.data.harmonise",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.data import paths, schema
-from analysis.data.owndata_cli import add_own_data_options, build_from_args
+from analysis.data.owndata.cli import add_own_data_options, build_from_args
 
 
 class _Parser(argparse.ArgumentParser):

@@ -84,6 +84,19 @@ def test_a_submodule_of_a_moved_package_says_where_it_is_now(old, name, now):
     assert getattr(module, name) is getattr(importlib.import_module(now), name)
 
 
+def test_names_of_the_old_owndata_module_resolve_in_its_package_with_a_warning():
+    from analysis.data.owndata.build import build_own_panel
+    from analysis.data.owndata.panel import panel_from_frame, prepare
+
+    owndata = importlib.import_module("analysis.data.owndata")
+    for name, value in [("panel_from_frame", panel_from_frame), ("prepare", prepare),
+                        ("build_own_panel", build_own_panel)]:  # fmt: skip
+        with pytest.warns(FutureWarning, match=f"owndata.{name} moved to analysis.data.owndata"):
+            assert getattr(owndata, name) is value
+    with pytest.raises(AttributeError):
+        _ = owndata.no_such_name
+
+
 def test_a_name_that_never_existed_is_still_an_import_error():
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("analysis.no_such_module")

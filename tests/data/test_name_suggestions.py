@@ -8,7 +8,7 @@ import pytest
 import analysis
 from analysis.data.boundaries import load_boundary_history
 from analysis.data.cbs.exports.names import UnmatchedMunicipalityError, match_municipalities
-from analysis.data.owndata import DEFAULT_HISTORY, OwnDataError
+from analysis.data.owndata.panel import DEFAULT_HISTORY, OwnDataError
 
 
 def _build(name: str, year: int = 2019):

@@ -12,7 +12,7 @@ from conftest import ROOT
 
 import analysis
 from analysis.cli import main
-from analysis.data.owndata import OwnDataError
+from analysis.data.owndata.panel import OwnDataError
 
 EXAMPLE = ROOT / "data" / "examples" / "own_data.csv"
 

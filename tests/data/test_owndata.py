@@ -17,7 +17,7 @@ from conftest import ROOT
 
 from analysis.cli import main
 from analysis.data.cbs.exports.names import is_regional_aggregate
-from analysis.data.owndata import OwnDataWarning, panel_from_frame
+from analysis.data.owndata.panel import OwnDataWarning, panel_from_frame
 from analysis.data.roles import RoleError
 
 STATLINE = ROOT / "data" / "raw" / "statline" / "csv"
@@ -338,7 +338,7 @@ def test_a_vendored_statline_table_is_read_as_cbs_wrote_it(tmp_path, capsys):
 
 
 def test_statline_half_years_are_left_out_with_a_warning_and_signs_stay_missing(tmp_path):
-    from analysis.data.owndata import read_own_csv
+    from analysis.data.owndata.panel import read_own_csv
 
     path = tmp_path / "export.csv"
     path.write_text(

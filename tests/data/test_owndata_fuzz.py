@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from analysis.data.boundaries import load_boundary_history
-from analysis.data.owndata import panel_from_frame, read_own_csv
+from analysis.data.owndata.panel import panel_from_frame, read_own_csv
 
 HISTORY = ROOT / "data" / "raw" / "statline" / "03759ned" / "codes-RegioS.json"
 # (label, year) on its own year's boundaries, in groups that form whole 2019 units:

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 
 from analysis.cli import main
-from analysis.data.owndata import OwnDataError, panel_from_frame, read_own_csv
+from analysis.data.owndata.panel import OwnDataError, panel_from_frame, read_own_csv
 
 EXAMPLE = ROOT / "data" / "examples" / "own_data.csv"
 HISTORY = ROOT / "data" / "raw" / "statline" / "03759ned" / "codes-RegioS.json"

@@ -41,7 +41,7 @@ _SHOWN = 5
 
 
 def _error(message: str) -> ValueError:
-    from analysis.data.owndata_read import OwnDataError  # its home: the reader's error
+    from analysis.data.owndata.read import OwnDataError  # its home: the reader's error
 
     return OwnDataError(message)
 

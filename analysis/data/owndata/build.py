@@ -1,6 +1,6 @@
 """Write your own municipal figures as a stored panel: ``build --source csv``.
 
-Reads the file, harmonises it (:func:`analysis.data.owndata.panel_from_frame`'s rules) and
+Reads the file, harmonises it (:func:`analysis.data.owndata.panel.panel_from_frame`'s rules) and
 writes ``panel_csv_<year>.parquet`` with its sidecar, as every other source's build does.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from analysis.data import paths
-from analysis.data.owndata import DEFAULT_HISTORY, _harmonise
-from analysis.data.owndata_read import OwnDataError, read_own_csv
+from analysis.data.owndata.panel import DEFAULT_HISTORY, _harmonise
+from analysis.data.owndata.read import OwnDataError, read_own_csv
 from analysis.data.roles import Role
 
 

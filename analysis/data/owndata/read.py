@@ -3,8 +3,8 @@
 :func:`read_own_csv` reads the file as text (``,`` or ``;``, UTF-8 with or without BOM);
 a ``cbsodata`` StatLine export is recognised by its header and read with
 :func:`analysis.data.cbs.exports.reader.read_statline_csv`. Numbers (decimal point or
-comma, decided per file) are read by :mod:`analysis.data.owndata_numbers`;
-:mod:`analysis.data.owndata` takes the result to a harmonised panel.
+comma, decided per file) are read by :mod:`analysis.data.owndata.numbers`;
+:mod:`analysis.data.owndata.panel` takes the result to a harmonised panel.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.owndata_numbers import is_text_only, parse_numbers
+from analysis.data.owndata.numbers import is_text_only, parse_numbers
 from analysis.data.schema import (
     MUNICIPALITY,
     STATUS_SUFFIX,

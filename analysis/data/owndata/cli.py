@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.data.owndata_numbers import DECIMALS
+from analysis.data.owndata.numbers import DECIMALS
 from analysis.data.roles import CHOICES, parse_role_assignment, read_roles_file
 
 __all__ = ["add_own_data_options", "build_from_args"]
@@ -86,8 +86,8 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 
 
 def build_from_args(args: argparse.Namespace):
-    """Run :func:`analysis.data.owndata_build.build_own_panel` with the command line's options."""
-    from analysis.data.owndata_build import build_own_panel
+    """Run :func:`analysis.data.owndata.build.build_own_panel` with the command line's options."""
+    from analysis.data.owndata.build import build_own_panel
 
     if args.input is None:
         raise ValueError("--source csv needs --input FILE (a CSV with municipality and year)")

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import paths
-from analysis.data.owndata_numbers import is_text_only, number_convention, parse_numbers
-from analysis.data.owndata_read import OwnDataError, OwnDataWarning, read_own_csv
+from analysis.data.owndata.numbers import is_text_only, number_convention, parse_numbers
+from analysis.data.owndata.read import OwnDataError, OwnDataWarning, read_own_csv
 from analysis.data.roles import (
     COUNT,
     DENOMINATOR,
@@ -399,7 +399,7 @@ def panel_from_frame(
     options : analysis.data.options.PanelOptions, optional
         Size rule, threshold, merger crossers, units with a missing part.
     decimal : {"auto", "point", "comma"}
-        How text numbers are written (:mod:`analysis.data.owndata_numbers`): decided
+        How text numbers are written (:mod:`analysis.data.owndata.numbers`): decided
         from the cells by default; an ambiguous ``;`` file is refused.
     screening : analysis.data.screening.ScreeningSettings, optional
         Screening of every ``count`` column before harmonisation (default thresholds;
@@ -490,9 +490,9 @@ def _not_supplied(panel: pd.DataFrame, history, boundary_year: int) -> dict:
 
 
 def __getattr__(name: str):
-    # build_own_panel lives in owndata_build (it imports this module); kept reachable here.
+    # build_own_panel lives in owndata.build (it imports this module); kept reachable here.
     if name == "build_own_panel":
-        from analysis.data.owndata_build import build_own_panel
+        from analysis.data.owndata.build import build_own_panel
 
         return build_own_panel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
