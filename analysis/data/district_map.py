@@ -10,7 +10,8 @@ benefit attributes). Both are read with ``pyshp`` (``shapefile.Reader(dbf=...)``
 maintained pure-Python reader of shapefiles and their dBASE tables.
 
 CBS marks a figure it suppresses or does not know with a negative sentinel
-(:data:`SENTINELS`, e.g. ``-99999999``): it becomes missing with the reason in
+(:data:`~analysis.data.cbs.special_values.SENTINELS`, e.g. ``-99999999``): it becomes
+missing with the reason in
 ``<column>_status``, never a number. A negative value that is not a known sentinel
 stops the read with an error naming the municipality and column (no attribute of the
 file can be negative).
@@ -24,20 +25,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import paths, schema
+from analysis.data.cbs.special_values import SENTINELS, is_sentinel, sentinel_status
 
 DBF = "gem_2015.dbf"
 YEAR = 2015  # boundaries and population of 1 January 2015
 FILES = {2015: DBF, 2018: "gemeente_2018_v2.dbf"}  # year -> file (boundaries of 1 January)
 ENCODING = "utf-8"
-# CBS's negative sentinels in the district maps ("geheim", "onbekend", "niet van toepassing").
-SENTINELS: dict[int, str] = {
-    -99999999: "suppressed or unknown (CBS -99999999)",
-    -99999998: "not applicable (CBS -99999998)",
-    -99999997: "confidential (CBS -99999997)",
-    -99997: "confidential (CBS -99997)",
-    -99998: "not applicable (CBS -99998)",
-    -99999: "unknown (CBS -99999)",
-}
 KEYS = ("GM_CODE", "GM_NAAM", "WATER")
 
 
@@ -107,7 +100,7 @@ def read_district_map(
     columns = {}
     for column in (c for c in names if c not in KEYS):
         values = pd.to_numeric(frame[column], errors="coerce").astype(float)
-        hit = values.isin(list(SENTINELS))
+        hit = is_sentinel(values)
         bad = (values < 0) & ~hit
         if bad.any():
             row = frame.loc[bad.idxmax()]
@@ -118,8 +111,7 @@ def read_district_map(
         columns[column] = values.mask(hit)
         if hit.any():
             sentinels[column] = int(hit.sum())
-            status = values.map(lambda v: SENTINELS.get(int(v)) if v in SENTINELS else None)
-            columns[column + schema.STATUS_SUFFIX] = status.astype(object).where(hit, None)
+            columns[column + schema.STATUS_SUFFIX] = sentinel_status(values)
     out = pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
     out.attrs.update(source=manifest["files"][dbf], sentinels=sentinels, year=year)
     return out

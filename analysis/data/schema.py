@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+# the table of CBS special values lives with the CBS source; its old name stays here
+from analysis.data.cbs.special_values import CBS_SPECIAL_VALUES  # noqa: F401
+
 MUNICIPALITY = "municipality"  # CBS gemeente code, GMxxxx
 NAME = "name"
 YEAR = "year"  # reference year; stocks are measured on 1 January or as a year average
@@ -143,18 +146,6 @@ COUNTS = tuple(
     dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS, *BUDGETS])
 )
 
-# CBS special values ("speciale tekens") and the v4 ValueAttribute codes. None may
-# ever become 0: the value becomes missing and the code is kept in a status column.
-CBS_SPECIAL_VALUES: dict[str, str] = {
-    ".": "not available",
-    "x": "confidential",
-    "-": "nil or not applicable",  # CBS "nihil"; kept missing so a user decides
-    "?": "unreliable",
-    "Impossible": "impossible (e.g. the municipality did not exist that year)",
-    "Confidential": "confidential",
-    "NotAvailable": "not available",
-    "Unreliable": "unreliable",
-}
 
 
 def size_class(population: pd.Series | np.ndarray) -> pd.Categorical:

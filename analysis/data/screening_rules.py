@@ -32,7 +32,7 @@ import pandas as pd
 
 from analysis.data.schema import YEAR
 
-PREFIX = "screen:"  # CBS's status codes never start with it (see schema.CBS_SPECIAL_VALUES)
+PREFIX = "screen:"  # CBS's status codes never start with it (see cbs.special_values)
 POWER_OF_TEN = PREFIX + "power_of_ten"
 ZERO = PREFIX + "zero"
 BUDGET_ONLY = PREFIX + "budget_without_realised"

@@ -9,4 +9,6 @@
   tables, population, forms of youth care, and their panel (``build --source statline``).
 * :mod:`analysis.data.cbs.catalogue`: which CBS tables and columns the panel uses, with
   their units and roles (shared by both).
+* :mod:`analysis.data.cbs.special_values`: CBS's special values (``.``, ``x``,
+  ``Impossible``, sentinel numbers) -> missing with a status, never 0; used by every reader.
 """

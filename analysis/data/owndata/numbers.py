@@ -27,7 +27,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import CBS_SPECIAL_VALUES, MUNICIPALITY, YEAR
+from analysis.data.cbs.special_values import is_special
+from analysis.data.schema import MUNICIPALITY, YEAR
 
 __all__ = ["DECIMALS", "is_text_only", "number_convention", "parse_numbers"]
 
@@ -86,7 +87,7 @@ def _cells(frame: pd.DataFrame, column: str) -> list[str]:
     if pd.api.types.is_numeric_dtype(values):
         return []
     text = values.dropna().astype(str).str.strip()
-    return sorted(set(text[(text != "") & ~text.isin(list(CBS_SPECIAL_VALUES))]))
+    return sorted(set(text[(text != "") & ~is_special(text)]))
 
 
 def number_convention(
@@ -145,7 +146,7 @@ def parse_numbers(
     else:
         text = values.astype("string").str.strip()
         empty = text.isna() | (text == "")
-        special = text.isin(list(CBS_SPECIAL_VALUES))
+        special = is_special(text)
         parsed = {cell: read_as(cell, convention) for cell in set(text[~empty & ~special])}
         numbers = text.where(~empty & ~special).map(parsed, na_action="ignore")
         numbers = pd.to_numeric(numbers, errors="coerce").astype(float)
@@ -187,7 +188,7 @@ def is_text_only(values: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(values):
         return False
     text = values.astype("string").str.strip()
-    filled = set(text[text.notna() & (text != "") & ~text.isin(list(CBS_SPECIAL_VALUES))])
+    filled = set(text[text.notna() & (text != "") & ~is_special(text)])
     readable = (read_as(c, "point") is not None or read_as(c, "comma") is not None for c in filled)
     return len(filled) > 0 and not any(readable) and not any(_non_finite_word(c) for c in filled)
 

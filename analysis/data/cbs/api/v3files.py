@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cbs.api.v4files import CBSFormatError, read_json
-from analysis.data.schema import CBS_SPECIAL_VALUES
+from analysis.data.cbs.special_values import is_special
 
 DIMENSION_TYPES = {"Dimension", "TimeDimension", "GeoDimension", "GeoDetail"}
 
@@ -77,7 +77,7 @@ def read_v3_observations(paths: Iterable[str | Path], data_properties: str | Pat
 def _parse_values(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
     text = raw.astype("string").str.strip()
     value = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    is_symbol = text.isin(list(CBS_SPECIAL_VALUES)).fillna(False).to_numpy(dtype=bool)
+    is_symbol = is_special(text).to_numpy(dtype=bool)
     unparsed = np.isnan(value) & raw.notna().to_numpy() & ~is_symbol & (text != "").fillna(False)
     if unparsed.any():
         bad = text[unparsed].unique()[:5].tolist()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import CBS_SPECIAL_VALUES
+from analysis.data.cbs.special_values import is_special
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?P<kind>JJ|KW|MM|HJ|X\d|W\d)(?P<number>\d{2})$")
 _PERIOD_KINDS = {"JJ": "year", "KW": "quarter", "MM": "month", "HJ": "half-year"}
@@ -118,7 +118,7 @@ def _normalise_observations(obs: pd.DataFrame) -> pd.DataFrame:
     # arrive as StringValue. Either way the value is missing with that code as status.
     status = np.where(attribute.isin(["None", "", "nan"]), None, attribute)
     symbol = string_value.astype("string").str.strip()
-    from_symbol = value.isna() & symbol.isin(list(CBS_SPECIAL_VALUES))
+    from_symbol = value.isna() & is_special(symbol)
     status = np.where(from_symbol & pd.isna(status), symbol, status)
     status = np.where(value.isna() & pd.isna(status), ".", status)
     out = obs[dims].copy()

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cbs.exports.names import clean_name
-from analysis.data.schema import CBS_SPECIAL_VALUES, STATUS_SUFFIX
+from analysis.data.cbs.special_values import describe, is_special
+from analysis.data.schema import STATUS_SUFFIX
 
 __all__ = ["StatLineFormatError", "parse_period_label", "read_statline_csv"]
 
@@ -90,7 +91,7 @@ def _numbers(path: Path, column: str, values: pd.Series) -> tuple[pd.Series, pd.
     """A topic as float with a status where missing; a stray word is an error."""
     stripped = values.str.strip()
     parsed = pd.to_numeric(stripped.where(stripped != ""), errors="coerce")
-    special = stripped.map(lambda v: CBS_SPECIAL_VALUES.get(v))
+    special = describe(stripped)
     bad = parsed.isna() & (stripped != "") & special.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -112,7 +113,7 @@ def _is_numeric_topic(values: pd.Series) -> bool:
     mixing numbers and words is numeric, so :func:`_numbers` names the first stray word.
     """
     stripped = values.str.strip()
-    filled = stripped[(stripped != "") & ~stripped.isin(list(CBS_SPECIAL_VALUES))]
+    filled = stripped[(stripped != "") & ~is_special(stripped)]
     return len(filled) == 0 or pd.to_numeric(filled, errors="coerce").notna().any()
 
 
