@@ -19,7 +19,12 @@ import warnings
 _OLD_HOMES = ("analysis.data.owndata.panel", "analysis.data.owndata.build")
 
 
+__all__: list[str] = []  # the names live in the submodules
+
+
 def __getattr__(name: str):
+    if name.startswith("__"):  # module protocol (tools ask for __path__, __wrapped__ ...)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     for home in _OLD_HOMES:
         module = importlib.import_module(home)
         if name in vars(module):
