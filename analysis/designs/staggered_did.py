@@ -23,7 +23,7 @@ from analysis.designs._cs_inference import (
 from analysis.designs._cs_inference import vcov as if_vcov
 from analysis.designs._cs_panel import CSPanel, build_panel
 from analysis.inference.wald import no_joint_test, wald_chi2
-from analysis.results import TABLE_COLUMNS, EstimationResult
+from analysis.results import EstimationResult
 
 SE_TYPE = "influence function, clustered by unit"
 CORRECTION = "none: sqrt(sum of squared influence functions) / n, as R did with bstrap=FALSE"
@@ -116,17 +116,18 @@ def _result(
         c, bse = uniform_critical_value(inf[:, band_rows], v, alpha, panel.cluster)
         crit[band_rows] = c
         boot_se[band_rows] = bse
-    table = pd.DataFrame({"term": terms, "estimate": estimate, "std_error": se})
-    table["statistic"] = estimate / se
-    table["p_value"] = 2 * stats.norm.sf(np.abs(table["statistic"]))
-    table["ci_low"], table["ci_high"] = estimate - z * se, estimate + z * se
     n_clusters = n if panel.cluster is None else int(panel.cluster.max()) + 1
-    table = table.assign(n_obs=n * len(panel.periods), n_clusters=n_clusters,
-                         se_type=SE_TYPE, correction=CORRECTION)[TABLE_COLUMNS]  # fmt: skip
-    table["cband_low"], table["cband_high"] = estimate - crit * se, estimate + crit * se
-    table["boot_se"] = boot_se
-    for name, values in columns.items():
-        table[name] = values
+    statistic = estimate / se
+    # one constructor call (a column at a time cost ~5 ms); the columns in TABLE_COLUMNS order
+    table = pd.DataFrame({
+        "term": terms, "estimate": estimate, "std_error": se, "statistic": statistic,
+        "p_value": 2 * stats.norm.sf(np.abs(statistic)),
+        "ci_low": estimate - z * se, "ci_high": estimate + z * se,
+        "n_obs": n * len(panel.periods), "n_clusters": n_clusters,
+        "se_type": SE_TYPE, "correction": CORRECTION,
+        "cband_low": estimate - crit * se, "cband_high": estimate + crit * se,
+        "boot_se": boot_se, **columns,
+    })  # fmt: skip
     V = pd.DataFrame(if_vcov(inf, n, panel.cluster), index=terms, columns=terms)
     band_crit = float(crit[band_rows][0]) if len(crit[band_rows]) else z
     extra = {"df_resid": np.inf, "critical_value": band_crit,
