@@ -15,7 +15,10 @@ For a candidate value ``theta`` of ``l'tau_post`` the moments are
 test statistic is the linear programme ``eta = min_d max_i (y_i - X_i d) / sd_i``. Its dual
 is ``max lambda'y`` over the polytope ``{lambda >= 0, sd'lambda = 1, X'lambda = 0}``, whose
 vertices are enumerated once per polyhedron (there are at most C(2T, T) candidate bases
-for T post periods). Then ``eta``, the optimal vertex ``gamma`` and the truncation points
+for T post periods). Only the sd column of the constraint matrix differs between the
+polyhedra (and the values of Mbar) of one problem: X does not, so the determinants and basic
+solutions of all bases follow from the minors of X, computed once (issue 22).
+Then ``eta``, the optimal vertex ``gamma`` and the truncation points
 of the conditional test (the range of ``c`` over which gamma stays optimal when ``y``
 moves along ``Sigma gamma / gamma'Sigma gamma``) are closed-form maxima and minima over
 the vertices, for the whole grid of theta at once. HonestDiD solves an LP for every
@@ -81,9 +84,61 @@ def _bases(m: int, p: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=8)
+def _cofactor_index(m: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every p-subset S of m rows, where each ``S minus S_i`` sits among the (p-1)-subsets.
+
+    Returns the p-subsets, the (p-1)-subsets and, per p-subset and position i, the row of
+    ``S minus S_i`` in the (p-1)-subset list, ranked in colexicographic order.
+    """
+    idx = _bases(m, p)
+    sub = _bases(m, p - 1)
+    binom = np.array([[comb(n, k) for k in range(p + 1)] for n in range(m + 1)], dtype=np.int64)
+
+    def colex(rows: np.ndarray) -> np.ndarray:
+        return binom[rows, np.arange(1, rows.shape[1] + 1)].sum(axis=1)
+
+    order = np.empty(len(sub), dtype=np.intp)
+    order[colex(sub)] = np.arange(len(sub))
+    drop = np.stack([np.delete(idx, i, axis=1) for i in range(p)], axis=1)  # B x p x (p-1)
+    where = order[colex(drop.reshape(-1, p - 1)).reshape(len(idx), p)]
+    where.setflags(write=False)
+    return idx, sub, where
+
+
+_COFACTORS: dict[bytes, np.ndarray] = {}
+
+
+def _cofactors(X: np.ndarray) -> np.ndarray:
+    """Cofactors of the first row of ``[sd_S, X_S]'`` for every basis S (they do not involve sd).
+
+    Expanding the determinant along the sd row, ``det [sd_S, X_S]' = sum_i sd_{S_i} C_{S,i}``
+    with ``C_{S,i} = (-1)^i det X_{S minus S_i}``; the same cofactors form the first column of
+    the adjugate, so the basic solution is ``lambda_S = C_S / det``. X is the same for every
+    polyhedron (and every Mbar) of a problem, so the minors are computed once and kept.
+    """
+    m, q = X.shape
+    key = X.tobytes() + bytes(str((m, q)), "ascii")
+    if key not in _COFACTORS:
+        if q == 0:  # one post-period: no nuisance directions, lambda_S = 1 / sd_S
+            cof = np.ones((m, 1))
+        else:
+            _, sub, where = _cofactor_index(m, q + 1)
+            cof = np.linalg.det(X[sub])[where] * np.where(np.arange(q + 1) % 2, -1.0, 1.0)
+        cof.setflags(write=False)
+        if len(_COFACTORS) >= 8:
+            _COFACTORS.clear()
+        _COFACTORS[key] = cof
+    return _COFACTORS[key]
+
+
 def dual_vertices(W: np.ndarray) -> np.ndarray:
-    """Vertices of ``{lam >= 0 : W'lam = e_1}`` (rows of the returned array)."""
+    """Vertices of ``{lam >= 0 : W'lam = e_1}`` (rows of the returned array).
+
+    The first column of W (the moments' sd) varies between polyhedra, the others (X) do not.
+    """
     m, p = W.shape
+    sd, X = W[:, 0], W[:, 1:]
     n_bases = comb(m, p)
     if n_bases > MAX_BASES:
         raise ValueError(
@@ -92,18 +147,15 @@ def dual_vertices(W: np.ndarray) -> np.ndarray:
             "Use fewer post-periods (e.g. drop late event times) for Delta^RM."
         )
     idx = _bases(m, p)
-    mats = np.transpose(W[idx], (0, 2, 1))  # W_S'
-    det = np.linalg.det(mats)
+    cof = _cofactors(X)
+    det = (cof * sd[idx]).sum(axis=1)
     scale = np.prod(np.linalg.norm(W, axis=1)[idx], axis=1)  # Hadamard bound on |det|
     ok = np.abs(det) > 1e-12 * scale
-    idx, mats = idx[ok], mats[ok]
-    e1 = np.zeros(p)
-    e1[0] = 1.0
-    lam_s = np.linalg.solve(mats, np.broadcast_to(e1, (len(mats), p))[..., None])[..., 0]
+    lam_s = cof[ok] / det[ok, None]
     feasible = (lam_s >= -1e-10).all(axis=1)
     out = np.zeros((int(feasible.sum()), m))
     rows = np.repeat(np.arange(len(out)), p)
-    out[rows, idx[feasible].ravel()] = np.clip(lam_s[feasible], 0.0, None).ravel()
+    out[rows, idx[ok][feasible].ravel()] = np.clip(lam_s[feasible], 0.0, None).ravel()
     return out  # a degenerate vertex may appear twice: harmless in the maxima below
 
 
@@ -150,8 +202,7 @@ def arp_accept(
     cap the truncation point at the least-favourable critical value.
     """
     sd = np.sqrt(np.diag(sigma))
-    W = np.column_stack([sd, X]) if X.size else sd[:, None]
-    vertices = dual_vertices(W)
+    vertices = dual_vertices(np.column_stack([sd, X.reshape(len(sd), -1)]))
     if len(vertices) == 0:  # the LP is unbounded: HonestDiD does not reject
         return np.ones(len(theta), dtype=bool)
     y = y0[:, None] - np.outer(a1, theta)  # m x G
