@@ -153,17 +153,27 @@ def _on(job: Job) -> str:
     return str(job.parameters.get("source", ""))
 
 
+def _settled(job: Job, outcome, report, failures) -> bool:
+    """Whether ``job`` succeeded: ``outcome()`` returns its seconds or raises
+    :class:`NotebookFailed`, which is recorded in ``failures`` (re-raised without it)."""
+    try:
+        seconds = outcome()
+    except NotebookFailed as exc:
+        if failures is None:
+            raise
+        failures.append((job, str(exc)))
+        return False
+    report.done(job.notebook, seconds, on=_on(job))
+    return True
+
+
 def _one_by_one(jobs, kernel, report, failures=None) -> Iterator[Job]:
     for job in jobs:
-        try:
-            seconds = run_notebook(job.notebook, job.target, dict(job.parameters), kernel)
-        except NotebookFailed as exc:
-            if failures is None:
-                raise
-            failures.append((job, str(exc)))
-            continue
-        report.done(job.notebook, seconds, on=_on(job))
-        yield job
+        def run(job=job) -> float:
+            return run_notebook(job.notebook, job.target, dict(job.parameters), kernel)
+
+        if _settled(job, run, report, failures):
+            yield job
 
 
 def _in_parallel(jobs, kernel, workers, report, failures=None) -> Iterator[Job]:
@@ -177,15 +187,8 @@ def _in_parallel(jobs, kernel, workers, report, failures=None) -> Iterator[Job]:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: jobs.index(pending[f])):
                 job = pending.pop(future)
-                try:
-                    seconds = future.result()  # raises NotebookFailed
-                except NotebookFailed as exc:
-                    if failures is None:
-                        raise
-                    failures.append((job, str(exc)))
-                    continue
-                report.done(job.notebook, seconds, on=_on(job))
-                yield job
+                if _settled(job, future.result, report, failures):  # result() may raise
+                    yield job
     finally:
         # on failure or interruption: start nothing new, let running notebooks end
         pool.shutdown(wait=True, cancel_futures=True)

@@ -32,20 +32,32 @@ def headline_summary(source: str, boundary_year: int) -> pd.DataFrame:
     return headline_table(builder, outcomes_with_data(builder(), default_outcomes(source)))
 
 
-def summary_html(source: str, boundary_year: int, staging: Path) -> str:
+def computed_summary(source: str, boundary_year: int) -> pd.DataFrame | Exception:
+    """:func:`headline_summary`, or the error that stopped it (for :func:`summary_html`).
+
+    Writes nothing, so the report computes it while its notebooks run.
+    """
+    try:
+        return headline_summary(source, boundary_year)
+    except (OSError, ValueError, KeyError) as error:
+        return error
+
+
+def summary_html(source: str, boundary_year: int, staging: Path,
+                 computed: pd.DataFrame | Exception | None = None) -> str:
     """The summary table as escaped HTML, its figures written to ``staging/SUMMARY_FILE``.
 
-    A failure to compute it becomes a paragraph saying why (the notebooks still render).
+    ``computed``: the :func:`computed_summary` of ``source``, if already computed. A
+    failure to compute it becomes a paragraph saying why (the notebooks still render).
 
     Examples
     --------
     >>> summary_html("statline", 2023, Path("/tmp/report"))  # doctest: +SKIP
     """
-    try:
-        table = headline_summary(source, boundary_year)
-    except (OSError, ValueError, KeyError) as error:
+    table = computed_summary(source, boundary_year) if computed is None else computed
+    if isinstance(table, Exception):
         return (f"<p class=meta>Robustness summary not computed: "
-                f"{html.escape(f'{type(error).__name__}: {error}')}</p>")
+                f"{html.escape(f'{type(table).__name__}: {table}')}</p>")
     from analysis.studies.robustness import grid_text
 
     staging.mkdir(parents=True, exist_ok=True)
@@ -83,4 +95,4 @@ def render_summary(table: pd.DataFrame, grid: str) -> str:
             "which share their data: it is not a p-value.</p></div>")
 
 
-__all__ = ["SUMMARY_FILE", "headline_summary", "render_summary", "summary_html"]
+__all__ = ["SUMMARY_FILE", "computed_summary", "headline_summary", "render_summary", "summary_html"]

@@ -61,3 +61,33 @@ def test_a_summary_that_cannot_be_computed_says_why(tmp_path, monkeypatch):
     monkeypatch.setattr(headline_summary, "headline_summary", broken)
     out = headline_summary.summary_html("statline", 2023, tmp_path)
     assert "Robustness summary not computed: FileNotFoundError: no panel for statline" in out
+
+
+def test_the_summary_is_computed_while_the_notebooks_run(tmp_path, monkeypatch):
+    """It needs only the panels: a notebook's page is rendered only once it has begun."""
+    import threading
+
+    from analysis.reporting import report
+
+    begun, rendered_after = threading.Event(), []
+
+    def slow(source, boundary_year):
+        begun.set()
+        return fake_table()
+
+    def render(executed, staging, original=report._render):
+        rendered_after.append(begun.wait(timeout=60))  # never set: computed after them
+        return original(executed, staging)
+
+    monkeypatch.setattr(headline_summary, "headline_summary", slow)
+    monkeypatch.setattr(report, "_render", render)
+    nb = new_notebook(cells=[new_markdown_cell("# 00 any"), new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "00_any.ipynb")
+    index = report.build_full_report(("statline", "synthetic"), out_dir=tmp_path / "r",
+                                     notebooks=[tmp_path / "00_any.ipynb"], workers=1)
+    assert rendered_after == [True, True]
+    assert "72 of 72" in index.read_text()
+    marker = (index.parent / "statline" / report.MARKER).read_text()
+    assert headline_summary.SUMMARY_FILE not in marker  # written after the section, as before
