@@ -29,7 +29,13 @@ from analysis.data import paths, schema
 from analysis.data.io import replace_directory, write_bytes_atomic
 from analysis.data.ownership import MARKER, check_writable, marker_bytes
 from analysis.reporting.flags import screening_html
-from analysis.reporting.report_index import _full_index, _not_run, _page, source_banner
+from analysis.reporting.report_index import (
+    _full_index,
+    _not_run,
+    _page,
+    page_section,
+    source_banner,
+)
 
 if TYPE_CHECKING:
     # nbformat costs 1.5 s to import (its JSON-schema validator), and every notebook
@@ -392,37 +398,16 @@ def _index(pages: list[Page], parameters: dict,
         if synthetic
         else source_banner(parameters.get("source", "cbs"))
     )
-    items = []
-    for page in pages:
-        figure = (
-            f'<img src="figures/{page.thumbnail.name}" '
-            f'alt="first figure of {html.escape(page.title)}">'
-            if page.thumbnail
-            else ""
-        )
-        items.append(
-            f'<section><h2><a href="{page.html.name}">{html.escape(page.title)}</a></h2>'
-            f"<p>{html.escape(page.finding)}</p><p class=meta>{page.figures} figure(s)</p>"
-            f"{figure}</section>"
-        )
+    items = [
+        page_section(page.html.name, page.title, page.finding, page.figures,
+                     f"figures/{page.thumbnail.name}" if page.thumbnail else None, heading="h2")
+        for page in pages
+    ]
     params = html.escape(json.dumps(parameters))
     flags = screening_html(parameters.get("source", "cbs"), parameters["boundary_year"])
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>2015 decentralisation: evaluation report</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
-.banner {{ background: #fff3cd; border: 1px solid #e0c36a; padding: .6rem; }}
-section {{ border-top: 1px solid #ccc; padding: .5rem 0; }}
-img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
-</style></head><body>
-<h1>What did the 2015 decentralisation do?</h1>
-<p class="banner">{html.escape(banner)}</p>
-<p class=meta>Parameters: {params}</p>
-{flags}
-{"".join(items)}{_not_run(skipped)}
-</body></html>
-"""
+    return _page(f'<p class="banner">{html.escape(banner)}</p>\n'
+                 f"<p class=meta>Parameters: {params}</p>\n{flags}\n"
+                 f"{''.join(items)}{_not_run(skipped)}")
 
 
 def add_report_parser(sub: argparse._SubParsersAction) -> None:

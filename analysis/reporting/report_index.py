@@ -37,20 +37,38 @@ def _not_run(skipped: Sequence[tuple[str, str]]) -> str:
                    for name, why in skipped)
 
 
+def figure_count(figures: int) -> str:
+    """The figure count a section shows: ``1 figure``, ``3 figures``; nothing for none.
+
+    Examples
+    --------
+    >>> figure_count(1), figure_count(3), figure_count(0)
+    ('<p class=meta>1 figure</p>', '<p class=meta>3 figures</p>', '')
+    """
+    if not figures:
+        return ""  # a page without figures says nothing about figures
+    return f"<p class=meta>{figures} figure{'' if figures == 1 else 's'}</p>"
+
+
+def page_section(href: str, title: str, finding: str, figures: int, thumbnail: str | None,
+                 heading: str = "h3") -> str:
+    """One notebook on an index: linked title, finding, figure count and first figure."""
+    figure = (f'<img src="{thumbnail}" alt="first figure of {html.escape(title)}">'
+              if thumbnail else "")
+    return (f'<section><{heading}><a href="{href}">{html.escape(title)}</a></{heading}>'
+            f"<p>{html.escape(finding)}</p>{figure_count(figures)}{figure}</section>")
+
+
 def _full_index(sections: list[tuple[str, list[dict], dict, list]],
                 summaries: dict[str, str] | None = None) -> str:
     parts = []
     for source, pages, parameters, skipped in sections:
-        items = []
-        for page in pages:
-            figure = (f'<img src="{source}/figures/{page["thumbnail"]}" '
-                      f'alt="first figure of {html.escape(page["title"])}">'
-                      if page["thumbnail"] else "")
-            items.append(
-                f'<section><h3><a href="{source}/{page["html"]}">{html.escape(page["title"])}'
-                f'</a></h3><p>{html.escape(page["finding"])}</p>'
-                f'<p class=meta>{page["figures"]} figure(s)</p>{figure}</section>'
-            )
+        items = [
+            page_section(f"{source}/{page['html']}", page["title"], page["finding"],
+                         page["figures"],
+                         f"{source}/figures/{page['thumbnail']}" if page["thumbnail"] else None)
+            for page in pages
+        ]
         title = "REAL CBS DATA" if source != "synthetic" else "SYNTHETIC DATA"
         parts.append(
             f'<h2 id="{source}">{title}</h2><p class="banner {source}">'
@@ -64,6 +82,7 @@ def _full_index(sections: list[tuple[str, list[dict], dict, list]],
 
 
 def _page(body: str) -> str:
+    """The HTML page every index and failure page of the report is framed in."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>2015 decentralisation: evaluation report</title>
@@ -80,4 +99,4 @@ img {{ max-width: 100%; }} .meta {{ color: #666; font-size: small; }}
 """
 
 
-__all__ = ["source_banner"]
+__all__ = ["figure_count", "page_section", "source_banner"]
