@@ -58,12 +58,14 @@ def is_special(text: pd.Series) -> pd.Series:
 
 
 def describe(text: pd.Series) -> pd.Series:
-    """The meaning of each special value (``x`` -> ``confidential``); None elsewhere.
+    """The meaning of each special value (``x`` -> ``confidential``); missing elsewhere.
 
     Examples
     --------
-    >>> describe(pd.Series(["x", "12"])).tolist()
-    ['confidential', None]
+    >>> describe(pd.Series(["x", "12"])).isna().tolist()
+    [False, True]
+    >>> describe(pd.Series(["x"])).iloc[0]
+    'confidential'
     """
     return text.map(lambda v: CBS_SPECIAL_VALUES.get(v))
 
