@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 # the table of CBS special values lives with the CBS source; its old name stays here
 from analysis.data.cbs.special_values import CBS_SPECIAL_VALUES  # noqa: F401
+from analysis.data.size_classes import (  # noqa: F401  (re-exported: schema.X keeps working)
+    LARGE,
+    LARGE_THRESHOLD,
+    SIZE_CLASS,
+    SIZE_CLASS_EDGES,
+    SIZE_CLASSES,
+    size_class,
+)
 
 MUNICIPALITY = "municipality"  # CBS gemeente code, GMxxxx
 NAME = "name"
@@ -25,13 +30,7 @@ PROVINCE = "province"  # CBS province code, PVxx (12 provinces: few clusters)
 
 REFORM_YEAR = 2015  # Jeugdwet, Wmo 2015 and Participatiewet took effect on 1 January 2015
 BASELINE_YEAR = 2014  # size classes and treatment intensity are fixed in this year
-LARGE_THRESHOLD = 50_000  # "small" municipalities: under 50,000 inhabitants
-
-# CBS size classes (gemeentegrootteklassen) used in SCP reporting, in inhabitants.
-SIZE_CLASS_EDGES = (20_000, 50_000, 100_000)
-SIZE_CLASSES = ("<20k", "20-50k", "50-100k", ">=100k")
-SIZE_CLASS = "size_class"
-LARGE = "large"  # True when baseline population >= LARGE_THRESHOLD
+# The threshold and the size classes live together in size_classes; re-exported here.
 BASELINE_POPULATION = "baseline_population"
 INTENSITY = "budget_change_per_inhabitant"  # euro per inhabitant, a baseline characteristic
 # The intensity's numerator: change in the social-domain budget 2015 vs 2014 in euro. Kept as
@@ -145,12 +144,3 @@ BUDGET_PAIRS = (("youth_care_budget", "youth_care_cost"), ("wmo_budget", "wmo_sp
 COUNTS = tuple(
     dict.fromkeys([*(o.numerator for o in OUTCOMES.values()), *EXTRA_COUNTS, *BUDGETS])
 )
-
-
-
-def size_class(population: pd.Series | np.ndarray) -> pd.Categorical:
-    """CBS size class of each population figure: <20k, 20-50k, 50-100k, >=100k."""
-    pop = np.asarray(population, dtype=float)
-    codes = np.searchsorted(np.asarray(SIZE_CLASS_EDGES, dtype=float), pop, side="right")
-    codes = np.where(np.isnan(pop), -1, codes)
-    return pd.Categorical.from_codes(codes, categories=list(SIZE_CLASSES), ordered=True)
